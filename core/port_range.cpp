@@ -1,0 +1,114 @@
+#include "portsafe/port_range.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "portsafe/environment.hpp"
+
+namespace portsafe {
+namespace {
+
+constexpr const char* kRangeHint = "use LOW-HIGH with 1024 <= LOW <= HIGH <= 65535, e.g. PORTSAFE_RANGE=20000-29999";
+
+bool parse_number(std::string_view text, uint32_t& out) {
+  if (text.empty() || text.size() > 5) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+std::string read_small_file(const char* path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+RangeParse parse_port_range(std::string_view text) {
+  RangeParse result;
+  const auto dash = text.find('-');
+  uint32_t low = 0;
+  uint32_t high = 0;
+  if (dash == std::string_view::npos || !parse_number(text.substr(0, dash), low) ||
+      !parse_number(text.substr(dash + 1), high)) {
+    result.error = fmt::format("invalid port range '{}': {}", text, kRangeHint);
+    return result;
+  }
+  if (low < kLowestAllowedPort || high > 65535 || low > high) {
+    result.error = fmt::format("invalid port range '{}': {}", text, kRangeHint);
+    return result;
+  }
+  result.ok = true;
+  result.range = PortRange{static_cast<uint16_t>(low), static_cast<uint16_t>(high)};
+  return result;
+}
+
+std::vector<PortRange> parse_port_list(std::string_view text) {
+  std::vector<PortRange> ranges;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    while (!item.empty() && (item.back() == '\n' || item.back() == ' ')) item.remove_suffix(1);
+    if (item.empty()) continue;
+    const auto dash = item.find('-');
+    uint32_t low = 0;
+    uint32_t high = 0;
+    if (dash == std::string_view::npos) {
+      if (!parse_number(item, low) || low > 65535) continue;
+      high = low;
+    } else if (!parse_number(item.substr(0, dash), low) || !parse_number(item.substr(dash + 1), high) ||
+               low > high || high > 65535) {
+      continue;
+    }
+    ranges.push_back(PortRange{static_cast<uint16_t>(low), static_cast<uint16_t>(high)});
+  }
+  return ranges;
+}
+
+PortRange read_ephemeral_range() {
+  std::istringstream in(read_small_file("/proc/sys/net/ipv4/ip_local_port_range"));
+  uint32_t low = 0;
+  uint32_t high = 0;
+  if (!(in >> low >> high) || low == 0 || low > high || high > 65535) return PortRange{32768, 60999};
+  return PortRange{static_cast<uint16_t>(low), static_cast<uint16_t>(high)};
+}
+
+std::vector<PortRange> read_reserved_ports() {
+  return parse_port_list(read_small_file("/proc/sys/net/ipv4/ip_local_reserved_ports"));
+}
+
+RangeParse default_port_range(const PortRange& ephemeral) {
+  RangeParse result;
+  if (ephemeral.low <= kLowestAllowedPort + 256) {
+    result.error = fmt::format(
+        "the kernel's ephemeral range {} leaves no room below it for portsafe: set PORTSAFE_RANGE=LOW-HIGH "
+        "outside it, or raise net.ipv4.ip_local_port_range",
+        format_range(ephemeral));
+    return result;
+  }
+  const uint32_t high = ephemeral.low - 1u;
+  const uint32_t room = high - kLowestAllowedPort + 1;
+  const uint32_t size = room < kDefaultRangeSize ? room : kDefaultRangeSize;
+  result.ok = true;
+  result.range = PortRange{static_cast<uint16_t>(high - size + 1), static_cast<uint16_t>(high)};
+  return result;
+}
+
+RangeParse resolve_port_range() {
+  if (const char* text = std::getenv(env::kRange); text != nullptr && *text != '\0') {
+    auto parsed = parse_port_range(text);
+    if (!parsed.ok) parsed.error = fmt::format("{}: {}", env::kRange, parsed.error);
+    return parsed;
+  }
+  return default_port_range(read_ephemeral_range());
+}
+
+std::string format_range(const PortRange& range) { return fmt::format("{}-{}", range.low, range.high); }
+
+}  // namespace portsafe

@@ -1,0 +1,513 @@
+#include "portsafe/port_table.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace portsafe {
+namespace bip = boost::interprocess;
+
+namespace {
+
+constexpr unsigned kStateShift = 61;
+constexpr unsigned kGenerationShift = 53;
+constexpr uint64_t kIdentityMask = (uint64_t{1} << kGenerationShift) - 1;
+// How long a claimant waits for another live process to finish a transition (nanoseconds of
+// work normally; the bound only matters when that process is preempted).
+constexpr int kBusyRetries = 200;
+
+uint64_t checksum_header(const TableHeader& header) noexcept {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&header);
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < offsetof(TableHeader, checksum); ++i) {
+    hash ^= bytes[i];
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+size_t segment_size_for(uint32_t slot_count) noexcept { return kHeaderBytes + size_t{slot_count} * sizeof(Slot); }
+
+void store_name(std::atomic<uint64_t> (&dest)[kNameBytes / 8], const char* text) noexcept {
+  char buf[kNameBytes] = {};
+  if (text != nullptr) {
+    for (size_t i = 0; i + 1 < kNameBytes && text[i] != '\0'; ++i) buf[i] = text[i];
+  }
+  for (size_t i = 0; i < kNameBytes / 8; ++i) {
+    uint64_t chunk;
+    std::memcpy(&chunk, buf + i * 8, 8);
+    dest[i].store(chunk, std::memory_order_relaxed);
+  }
+}
+
+void load_name(const std::atomic<uint64_t> (&src)[kNameBytes / 8], char (&out)[kNameBytes]) noexcept {
+  for (size_t i = 0; i < kNameBytes / 8; ++i) {
+    const uint64_t chunk = src[i].load(std::memory_order_relaxed);
+    std::memcpy(out + i * 8, &chunk, 8);
+  }
+  out[kNameBytes - 1] = '\0';
+}
+
+std::string describe_error(TableError error, const std::string& name, const std::string& detail) {
+  const std::string path = PortTable::shm_path(name);
+  switch (error) {
+    case TableError::missing:
+      return fmt::format("port table {} does not exist", path);
+    case TableError::system:
+      return fmt::format("cannot open port table {}: {}", path, detail);
+    default:
+      return fmt::format(
+          "port table {} is not a portsafe table this version can trust ({}); once no job runs, remove it with "
+          "`portsafe gc --reset` (or rm {}) and it is recreated",
+          path, detail, path);
+  }
+}
+
+TableOpen fail(TableError error, const std::string& name, const std::string& detail) {
+  TableOpen result;
+  result.error = error;
+  result.message = describe_error(error, name, detail);
+  return result;
+}
+
+// Checks a mapped segment against everything its header claims.
+TableError validate(const TableHeader& header, size_t actual_size, std::string& detail) {
+  if (header.magic != kTableMagic) {
+    detail = "bad magic";
+    return TableError::bad_magic;
+  }
+  if (header.layout_version != kTableLayoutVersion) {
+    detail = fmt::format("layout version {}, this portsafe reads {}", header.layout_version, kTableLayoutVersion);
+    return TableError::wrong_version;
+  }
+  if (header.checksum != checksum_header(header)) {
+    detail = "header checksum mismatch";
+    return TableError::bad_checksum;
+  }
+  const uint32_t ports = header.range_high >= header.range_low ? header.range_high - header.range_low + 1u : 0u;
+  if (header.header_size != kHeaderBytes || header.slot_size != sizeof(Slot) || ports == 0 ||
+      header.range_low < kLowestAllowedPort || header.slot_count != ports * kProtocolCount ||
+      header.segment_size != segment_size_for(header.slot_count)) {
+    detail = "inconsistent geometry";
+    return TableError::bad_geometry;
+  }
+  if (actual_size < header.segment_size) {
+    detail = fmt::format("truncated: {} bytes of {}", actual_size, header.segment_size);
+    return TableError::too_small;
+  }
+  if (std::memchr(header.socket_path, '\0', kSocketPathBytes) == nullptr) {
+    detail = "socket path not terminated";
+    return TableError::bad_geometry;
+  }
+  return TableError::none;
+}
+
+std::string temporary_name(const std::string& name) {
+  std::random_device entropy;
+  return fmt::format("{}.init-{}-{:08x}", name, ::getpid(), entropy());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+const char* protocol_name(Protocol proto) noexcept { return proto == Protocol::udp ? "udp" : "tcp"; }
+
+std::optional<Protocol> parse_protocol(std::string_view text) noexcept {
+  if (text == "tcp") return Protocol::tcp;
+  if (text == "udp") return Protocol::udp;
+  return std::nullopt;
+}
+
+const char* slot_state_name(SlotState state) noexcept {
+  switch (state) {
+    case SlotState::free: return "free";
+    case SlotState::busy: return "busy";
+    case SlotState::bound: return "bound";
+    case SlotState::linger: return "linger";
+    case SlotState::held: return "held";
+    case SlotState::excluded: return "excluded";
+  }
+  return "unknown";
+}
+
+int64_t monotonic_ms() noexcept {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+namespace slot_word {
+uint64_t make(SlotState state, uint8_t generation, const ProcessIdentity& owner) noexcept {
+  return (static_cast<uint64_t>(state) << kStateShift) | (static_cast<uint64_t>(generation) << kGenerationShift) |
+         (pack_identity(owner) & kIdentityMask);
+}
+SlotState state(uint64_t word) noexcept { return static_cast<SlotState>(word >> kStateShift); }
+uint8_t generation(uint64_t word) noexcept { return static_cast<uint8_t>(word >> kGenerationShift); }
+ProcessIdentity owner(uint64_t word) noexcept { return unpack_identity(word & kIdentityMask); }
+}  // namespace slot_word
+
+// ---------------------------------------------------------------------------------------------
+std::string PortTable::shm_path(const std::string& name) { return "/dev/shm/" + name; }
+
+TableOpen PortTable::open_existing(const std::string& name) {
+  try {
+    bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
+    bip::offset_t size = 0;
+    if (!shm.get_size(size)) return fail(TableError::system, name, "cannot read its size");
+    if (size < static_cast<bip::offset_t>(kHeaderBytes)) {
+      return fail(TableError::too_small, name, fmt::format("truncated: {} bytes", size));
+    }
+    auto region = std::make_unique<bip::mapped_region>(shm, bip::read_write, 0, static_cast<size_t>(size));
+    std::string detail;
+    const auto* header = static_cast<const TableHeader*>(region->get_address());
+    if (const TableError error = validate(*header, static_cast<size_t>(size), detail); error != TableError::none) {
+      return fail(error, name, detail);
+    }
+    TableOpen result;
+    result.table.reset(new PortTable(name, std::move(region)));
+    return result;
+  } catch (const bip::interprocess_exception& e) {
+    if (e.get_native_error() == ENOENT) return fail(TableError::missing, name, e.what());
+    return fail(TableError::system, name, e.what());
+  }
+}
+
+TableOpen PortTable::open_or_create(const TableSpec& spec) {
+  if (TableOpen existing = open_existing(spec.name); existing.error != TableError::missing) return existing;
+  if (spec.socket_path.size() >= kSocketPathBytes) {
+    return fail(TableError::system, spec.name,
+                fmt::format("socket path {} is longer than {} bytes; use a shorter PORTSAFE_RUNTIME_DIR",
+                            spec.socket_path, kSocketPathBytes - 1));
+  }
+  // Build the whole table under a private name, then link it into place: a crash at any point
+  // leaves either no table or a complete one, and two creators end with one table.
+  const std::string scratch = temporary_name(spec.name);
+  const uint32_t slot_count = spec.range.size() * kProtocolCount;
+  const size_t size = segment_size_for(slot_count);
+  try {
+    bip::permissions private_mode(0600);
+    bip::shared_memory_object shm(bip::create_only, scratch.c_str(), bip::read_write, private_mode);
+    ::fchmod(shm.get_mapping_handle().handle, 0600);  // independent of the umask
+    shm.truncate(static_cast<bip::offset_t>(size));
+    bip::mapped_region region(shm, bip::read_write, 0, size);
+    auto* header = new (region.get_address()) TableHeader{};
+    header->magic = kTableMagic;
+    header->layout_version = kTableLayoutVersion;
+    header->header_size = kHeaderBytes;
+    header->slot_size = sizeof(Slot);
+    header->slot_count = slot_count;
+    header->range_low = spec.range.low;
+    header->range_high = spec.range.high;
+    header->default_linger_ms = spec.default_linger_ms;
+    header->segment_size = size;
+    std::memcpy(header->socket_path, spec.socket_path.c_str(), spec.socket_path.size() + 1);
+    header->checksum = checksum_header(*header);
+    auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(region.get_address()) + kHeaderBytes);
+    for (uint32_t i = 0; i < slot_count; ++i) new (&slots[i]) Slot{};
+    for (const PortRange& reserved : spec.excluded) {
+      for (uint32_t port = std::max(reserved.low, spec.range.low); port <= std::min(reserved.high, spec.range.high);
+           ++port) {
+        for (int proto = 0; proto < kProtocolCount; ++proto) {
+          const uint32_t index = static_cast<uint32_t>(proto) * spec.range.size() + (port - spec.range.low);
+          slots[index].word.store(slot_word::make(SlotState::excluded, 0, ProcessIdentity{}));
+        }
+      }
+    }
+  } catch (const bip::interprocess_exception& e) {
+    bip::shared_memory_object::remove(scratch.c_str());
+    return fail(TableError::system, spec.name, e.what());
+  }
+  const int linked = ::link(shm_path(scratch).c_str(), shm_path(spec.name).c_str());
+  const int link_errno = errno;
+  bip::shared_memory_object::remove(scratch.c_str());
+  if (linked != 0 && link_errno != EEXIST) {
+    return fail(TableError::system, spec.name, fmt::format("publishing it failed: {}", std::strerror(link_errno)));
+  }
+  return open_existing(spec.name);
+}
+
+bool PortTable::remove(const std::string& name) { return bip::shared_memory_object::remove(name.c_str()); }
+
+PortTable::PortTable(std::string name, std::unique_ptr<bip::mapped_region> region)
+    : name_(std::move(name)), region_(std::move(region)) {
+  header_ = static_cast<TableHeader*>(region_->get_address());
+  slots_ = reinterpret_cast<Slot*>(static_cast<char*>(region_->get_address()) + kHeaderBytes);
+  slot_count_ = header_->slot_count;
+  range_ = PortRange{header_->range_low, header_->range_high};
+}
+
+PortTable::~PortTable() = default;
+
+PortRange PortTable::range() const noexcept { return range_; }
+std::string PortTable::socket_path() const { return header_->socket_path; }
+uint32_t PortTable::default_linger_ms() const noexcept { return header_->default_linger_ms; }
+Slot& PortTable::slot(uint32_t index) const noexcept { return slots_[index]; }
+
+std::optional<uint32_t> PortTable::index_of(Protocol proto, uint16_t port) const noexcept {
+  if (!range_.contains(port)) return std::nullopt;
+  return static_cast<uint32_t>(proto) * range_.size() + (port - range_.low);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transitions. take_busy makes the caller the slot's exclusive writer; publish ends the write
+// with a new generation, so readers and later CASes can tell any two claims apart.
+bool PortTable::take_busy(uint32_t index, uint64_t expected, const ProcessIdentity& me) noexcept {
+  const uint64_t busy = slot_word::make(SlotState::busy, slot_word::generation(expected), me);
+  return slot(index).word.compare_exchange_strong(expected, busy, std::memory_order_acq_rel,
+                                                  std::memory_order_relaxed);
+}
+
+uint64_t PortTable::publish(uint32_t index, uint64_t busy_word, SlotState state,
+                            const ProcessIdentity& owner) noexcept {
+  const auto next_generation = static_cast<uint8_t>(slot_word::generation(busy_word) + 1);
+  const uint64_t word = slot_word::make(state, next_generation, owner);
+  slot(index).word.store(word, std::memory_order_release);
+  return word;
+}
+
+bool PortTable::claim_slot(uint32_t index, uint64_t expected, const Claimant& who, SlotState target,
+                           SlotRef& out) noexcept {
+  if (!take_busy(index, expected, who.process)) return false;
+  Slot& s = slot(index);
+  s.flags.store(0, std::memory_order_relaxed);
+  s.pid.store(who.process.pid, std::memory_order_relaxed);
+  s.job_id.store(who.job_id, std::memory_order_relaxed);
+  s.linger_ms.store(who.linger_ms, std::memory_order_relaxed);
+  s.deadline_ms.store(0, std::memory_order_relaxed);
+  s.since_ms.store(monotonic_ms(), std::memory_order_relaxed);
+  store_name(s.job_name, who.job_name);
+  store_name(s.label, who.label);
+  const uint64_t busy = slot(index).word.load(std::memory_order_relaxed);
+  out = SlotRef{index, publish(index, busy, target, who.process)};
+  return true;
+}
+
+SlotRef PortTable::claim_any(Protocol proto, PortRange within, uint32_t start_offset, const Claimant& who,
+                             SlotState target) noexcept {
+  const uint16_t low = std::max(within.low, range_.low);
+  const uint16_t high = std::min(within.high, range_.high);
+  if (low > high) return {};
+  const uint32_t count = static_cast<uint32_t>(high) - low + 1;
+  const int64_t now = monotonic_ms();
+  for (uint32_t i = 0; i < count; ++i) {
+    const auto port = static_cast<uint16_t>(low + (start_offset + i) % count);
+    const uint32_t index = *index_of(proto, port);
+    uint64_t word = slot(index).word.load(std::memory_order_acquire);
+    const SlotState state = slot_word::state(word);
+    // An expired linger is reclaimed on the way: it costs a clock comparison, no /proc read.
+    if (state == SlotState::linger && slot(index).deadline_ms.load(std::memory_order_relaxed) <= now &&
+        reap_slot(index, now)) {
+      word = slot(index).word.load(std::memory_order_acquire);
+    }
+    if (slot_word::state(word) != SlotState::free) continue;
+    SlotRef ref;
+    if (claim_slot(index, word, who, target, ref)) {
+      header_->picks.fetch_add(1, std::memory_order_relaxed);
+      return ref;
+    }
+  }
+  return {};
+}
+
+PortClaim PortTable::claim_port(Protocol proto, uint16_t port, const Claimant& who, SlotState target) noexcept {
+  PortClaim claim;
+  const auto index = index_of(proto, port);
+  if (!index) return claim;
+  for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
+    const uint64_t word = slot(*index).word.load(std::memory_order_acquire);
+    const SlotState state = slot_word::state(word);
+    if (state == SlotState::excluded) {
+      claim.result = ClaimResult::excluded;
+      return claim;
+    }
+    if (state == SlotState::free) {
+      if (claim_slot(*index, word, who, target, claim.ref)) {
+        claim.result = ClaimResult::claimed;
+        return claim;
+      }
+      continue;
+    }
+    if (state == SlotState::busy) {
+      if (!reap_slot(*index, monotonic_ms())) ::sched_yield();
+      continue;
+    }
+    const auto seen = view_slot(*index);
+    if (seen.state == SlotState::busy || seen.state == SlotState::free) continue;  // changed under us
+    const bool same_job = seen.job_id == who.job_id && who.job_id != 0;
+    if (same_job && seen.state == SlotState::linger) {
+      if (claim_slot(*index, word, who, target, claim.ref)) {
+        claim.result = ClaimResult::claimed;
+        return claim;
+      }
+      continue;
+    }
+    if (reap_slot(*index, monotonic_ms())) continue;  // its owner was dead or its linger over
+    claim.holder = seen;
+    if (same_job) {
+      claim.result = seen.state == SlotState::held ? ClaimResult::own_held : ClaimResult::own_claim;
+    } else {
+      claim.result = ClaimResult::other_job;
+    }
+    return claim;
+  }
+  // A live process kept the slot busy through every retry: report it as taken rather than wait.
+  claim.holder = view_slot(*index);
+  claim.result = ClaimResult::other_job;
+  return claim;
+}
+
+void PortTable::mark_used(const SlotRef& ref) noexcept {
+  if (!ref.valid()) return;
+  Slot& s = slot(ref.index);
+  if (s.word.load(std::memory_order_acquire) != ref.word) return;
+  s.flags.fetch_or(kSlotUsed, std::memory_order_release);
+}
+
+bool PortTable::release(const SlotRef& ref, const ProcessIdentity& me, int64_t now_ms) noexcept {
+  if (!ref.valid() || slot_word::owner(ref.word) != unpack_identity(pack_identity(me))) return false;
+  if (slot_word::state(ref.word) != SlotState::bound) return drop(ref, me);
+  Slot& s = slot(ref.index);
+  const bool used = (s.flags.load(std::memory_order_acquire) & kSlotUsed) != 0;
+  const uint64_t job = s.job_id.load(std::memory_order_relaxed);
+  if (used || job == 0) return drop(ref, me);
+  if (!take_busy(ref.index, ref.word, me)) return false;
+  s.deadline_ms.store(now_ms + s.linger_ms.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  publish(ref.index, s.word.load(std::memory_order_relaxed), SlotState::linger, unpack_identity(job));
+  return true;
+}
+
+bool PortTable::drop(const SlotRef& ref, const ProcessIdentity& me) noexcept {
+  if (!ref.valid() || slot_word::owner(ref.word) != unpack_identity(pack_identity(me))) return false;
+  if (!take_busy(ref.index, ref.word, me)) return false;
+  publish(ref.index, slot(ref.index).word.load(std::memory_order_relaxed), SlotState::free, ProcessIdentity{});
+  return true;
+}
+
+bool PortTable::set_label(SlotRef& ref, const ProcessIdentity& me, const char* label) noexcept {
+  if (!ref.valid() || slot_word::owner(ref.word) != unpack_identity(pack_identity(me))) return false;
+  if (!take_busy(ref.index, ref.word, me)) return false;
+  store_name(slot(ref.index).label, label);
+  ref.word = publish(ref.index, slot(ref.index).word.load(std::memory_order_relaxed), slot_word::state(ref.word),
+                     slot_word::owner(ref.word));
+  return true;
+}
+
+SlotRef PortTable::ref_of(Protocol proto, uint16_t port) const noexcept {
+  const auto index = index_of(proto, port);
+  if (!index) return {};
+  return SlotRef{*index, slot(*index).word.load(std::memory_order_acquire)};
+}
+
+// ---------------------------------------------------------------------------------------------
+SlotView PortTable::view_slot(uint32_t index) const noexcept {
+  SlotView view;
+  const Slot& s = slot(index);
+  for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
+    const uint64_t before = s.word.load(std::memory_order_acquire);
+    view.state = slot_word::state(before);
+    view.owner = slot_word::owner(before);
+    view.flags = s.flags.load(std::memory_order_relaxed);
+    view.pid = s.pid.load(std::memory_order_relaxed);
+    view.job_id = s.job_id.load(std::memory_order_relaxed);
+    view.deadline_ms = s.deadline_ms.load(std::memory_order_relaxed);
+    view.since_ms = s.since_ms.load(std::memory_order_relaxed);
+    load_name(s.job_name, view.job_name);
+    load_name(s.label, view.label);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (view.state != SlotState::busy && s.word.load(std::memory_order_relaxed) == before) break;
+  }
+  const uint32_t per_proto = range_.size();
+  view.proto = index >= per_proto ? Protocol::udp : Protocol::tcp;
+  view.port = static_cast<uint16_t>(range_.low + index % per_proto);
+  return view;
+}
+
+std::optional<SlotView> PortTable::view(Protocol proto, uint16_t port) const noexcept {
+  const auto index = index_of(proto, port);
+  if (!index) return std::nullopt;
+  return view_slot(*index);
+}
+
+bool PortTable::reap_slot(uint32_t index, int64_t now_ms) noexcept {
+  Slot& s = slot(index);
+  const uint64_t word = s.word.load(std::memory_order_acquire);
+  const SlotState state = slot_word::state(word);
+  const ProcessIdentity owner = slot_word::owner(word);
+  SlotState next = SlotState::free;
+  ProcessIdentity next_owner{};
+  switch (state) {
+    case SlotState::free:
+    case SlotState::excluded:
+      return false;
+    case SlotState::busy:
+    case SlotState::held:
+      if (is_process_alive(owner)) return false;
+      break;
+    case SlotState::linger: {
+      const int64_t deadline = s.deadline_ms.load(std::memory_order_relaxed);
+      if (s.word.load(std::memory_order_acquire) != word) return false;
+      if (deadline > now_ms && is_process_alive(owner)) return false;
+      break;
+    }
+    case SlotState::bound: {
+      if (is_process_alive(owner)) return false;
+      // The binder died without closing. Unused, the number may have been handed on: it lingers
+      // for the job as a close would have made it; used, it is simply free.
+      const uint64_t job = s.job_id.load(std::memory_order_relaxed);
+      const bool used = (s.flags.load(std::memory_order_relaxed) & kSlotUsed) != 0;
+      if (!used && job != 0 && is_process_alive(unpack_identity(job))) {
+        next = SlotState::linger;
+        next_owner = unpack_identity(job);
+      }
+      break;
+    }
+  }
+  const ProcessIdentity me = read_own_identity();
+  if (!take_busy(index, word, me)) return false;
+  if (next == SlotState::linger) {
+    s.deadline_ms.store(now_ms + s.linger_ms.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  } else {
+    header_->reaped.fetch_add(1, std::memory_order_relaxed);
+  }
+  publish(index, s.word.load(std::memory_order_relaxed), next, next_owner);
+  return true;
+}
+
+size_t PortTable::reap(int64_t now_ms) noexcept {
+  size_t changed = 0;
+  for (uint32_t i = 0; i < slot_count_; ++i) {
+    if (reap_slot(i, now_ms)) ++changed;
+  }
+  return changed;
+}
+
+std::vector<SlotView> PortTable::list() const {
+  std::vector<SlotView> views;
+  for (uint32_t i = 0; i < slot_count_; ++i) {
+    const SlotState state = slot_word::state(slot(i).word.load(std::memory_order_acquire));
+    if (state == SlotState::free || state == SlotState::excluded) continue;
+    views.push_back(view_slot(i));
+  }
+  return views;
+}
+
+void PortTable::count_fallback() noexcept { header_->fallbacks.fetch_add(1, std::memory_order_relaxed); }
+void PortTable::count_full_range() noexcept { header_->full_range_events.fetch_add(1, std::memory_order_relaxed); }
+
+TableCounters PortTable::counters() const noexcept {
+  return TableCounters{header_->picks.load(), header_->fallbacks.load(), header_->full_range_events.load(),
+                       header_->reaped.load()};
+}
+
+}  // namespace portsafe

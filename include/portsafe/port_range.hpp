@@ -1,0 +1,52 @@
+// The range portsafe chooses ports from. By default it lies just below the kernel's ephemeral
+// range (ip_local_port_range), so the kernel never hands one of its ports to a port-0 bind or to
+// connect()'s automatic choice.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portsafe {
+
+struct PortRange {
+  uint16_t low = 0;
+  uint16_t high = 0;
+
+  uint32_t size() const noexcept { return static_cast<uint32_t>(high) - low + 1; }
+  bool contains(uint16_t port) const noexcept { return port >= low && port <= high; }
+  bool contains(const PortRange& other) const noexcept { return other.low >= low && other.high <= high; }
+  friend bool operator==(const PortRange&, const PortRange&) = default;
+};
+
+// The largest range portsafe uses by default, and the smallest it accepts.
+inline constexpr uint32_t kDefaultRangeSize = 12288;
+inline constexpr uint16_t kLowestAllowedPort = 1024;
+
+struct RangeParse {
+  bool ok = false;
+  PortRange range;
+  std::string error;  // one line that says what a valid range looks like
+};
+
+// Parses "LOW-HIGH" (decimal, 1024 <= LOW <= HIGH <= 65535).
+RangeParse parse_port_range(std::string_view text);
+
+// The kernel's ephemeral range from /proc/sys/net/ipv4/ip_local_port_range (32768-60999 when
+// unreadable).
+PortRange read_ephemeral_range();
+
+// Ports in /proc/sys/net/ipv4/ip_local_reserved_ports ("8080,9000-9010"); empty when unreadable.
+std::vector<PortRange> read_reserved_ports();
+std::vector<PortRange> parse_port_list(std::string_view text);
+
+// The default range: up to kDefaultRangeSize ports right below the ephemeral range.
+RangeParse default_port_range(const PortRange& ephemeral);
+
+// PORTSAFE_RANGE when set (and valid), else the default.
+RangeParse resolve_port_range();
+
+std::string format_range(const PortRange& range);
+
+}  // namespace portsafe

@@ -1,0 +1,236 @@
+// The shared port table: one fixed-width slot per port per protocol in a POSIX shared-memory
+// segment, changed only by compare-and-swap. There is no interprocess lock: a process killed at
+// any instruction leaves at worst a slot whose owner is dead, and anyone may reclaim that.
+//
+// A slot's 64-bit word holds its state, a generation and the owner's identity (pid + start time).
+// Every change of the other fields happens while the word says "busy" with the writer as owner,
+// so a reader that sees the same word before and after reading the fields saw a consistent slot.
+//
+// Lifecycle (see README "Guarantees"):
+//   free -> bound   a process bound the port (port 0 picked by the shim, or an explicit port)
+//   bound -> free   closed after real use (listen/connect): the port is free again
+//   bound -> linger closed, or the process died, without real use: the number may have been handed
+//                   on, so the job keeps it for its linger time (default 60 s)
+//   linger -> bound a process of the same job binds the lingering port
+//   free -> held    the supervisor holds it for a job (a placeholder socket)
+//   any -> free     the owner (process, job leader or supervisor) is dead, or a linger expired
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "portsafe/port_range.hpp"
+#include "portsafe/process_identity.hpp"
+
+namespace boost::interprocess {
+class mapped_region;
+}
+
+namespace portsafe {
+
+enum class Protocol : uint8_t { tcp = 0, udp = 1 };
+inline constexpr int kProtocolCount = 2;
+const char* protocol_name(Protocol proto) noexcept;
+std::optional<Protocol> parse_protocol(std::string_view text) noexcept;
+
+enum class SlotState : uint8_t { free = 0, busy = 1, bound = 2, linger = 3, held = 4, excluded = 5 };
+const char* slot_state_name(SlotState state) noexcept;
+
+inline constexpr uint32_t kSlotUsed = 1u;  // flags: the port was listened on or connected
+
+inline constexpr uint64_t kTableMagic = 0x4546415354524f50ull;  // "PORTSAFE" little-endian
+inline constexpr uint32_t kTableLayoutVersion = 1;
+inline constexpr size_t kNameBytes = 32;
+inline constexpr size_t kSocketPathBytes = 108;
+inline constexpr uint32_t kDefaultLingerMs = 60'000;
+
+// The owner word: state (3 bits) | generation (8 bits) | packed identity (53 bits).
+namespace slot_word {
+uint64_t make(SlotState state, uint8_t generation, const ProcessIdentity& owner) noexcept;
+SlotState state(uint64_t word) noexcept;
+uint8_t generation(uint64_t word) noexcept;
+ProcessIdentity owner(uint64_t word) noexcept;
+}  // namespace slot_word
+
+struct alignas(128) Slot {
+  std::atomic<uint64_t> word;
+  std::atomic<uint32_t> flags;
+  std::atomic<uint32_t> pid;  // the process that bound it last (for "who holds this port?")
+  std::atomic<uint64_t> job_id;
+  std::atomic<uint32_t> linger_ms;
+  std::atomic<uint32_t> unused;
+  std::atomic<int64_t> deadline_ms;  // linger ends (CLOCK_MONOTONIC ms)
+  std::atomic<int64_t> since_ms;     // when the current claim began
+  std::atomic<uint64_t> job_name[kNameBytes / 8];
+  std::atomic<uint64_t> label[kNameBytes / 8];  // a held port's name, a proxy's target
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "slot words need lock-free 64-bit atomics");
+static_assert(std::atomic<uint32_t>::is_always_lock_free && std::atomic<int64_t>::is_always_lock_free);
+static_assert(sizeof(Slot) == 128);
+
+struct TableHeader {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t header_size;
+  uint32_t slot_size;
+  uint32_t slot_count;
+  uint16_t range_low;
+  uint16_t range_high;
+  uint32_t default_linger_ms;
+  uint64_t segment_size;
+  char socket_path[kSocketPathBytes];
+  uint32_t reserved;
+  uint64_t checksum;  // FNV-1a of every byte above
+  // Counters (not checksummed): what `portsafe status` reports.
+  std::atomic<uint64_t> picks;
+  std::atomic<uint64_t> fallbacks;
+  std::atomic<uint64_t> full_range_events;
+  std::atomic<uint64_t> reaped;
+};
+inline constexpr size_t kHeaderBytes = 512;
+static_assert(sizeof(TableHeader) <= kHeaderBytes);
+
+// Who asks: the process binding (or the supervisor holding), and the job the claim belongs to.
+struct Claimant {
+  ProcessIdentity process;
+  uint64_t job_id = 0;  // packed identity of the job's leader
+  const char* job_name = nullptr;
+  const char* label = nullptr;
+  uint32_t linger_ms = kDefaultLingerMs;
+};
+
+// A claim as its maker saw it: later changes are made only if the slot still has this word.
+struct SlotRef {
+  uint32_t index = UINT32_MAX;
+  uint64_t word = 0;
+  bool valid() const noexcept { return index != UINT32_MAX; }
+};
+
+struct SlotView {
+  uint16_t port = 0;
+  Protocol proto = Protocol::tcp;
+  SlotState state = SlotState::free;
+  ProcessIdentity owner;
+  uint64_t job_id = 0;
+  uint32_t pid = 0;
+  uint32_t flags = 0;
+  int64_t deadline_ms = 0;
+  int64_t since_ms = 0;
+  char job_name[kNameBytes] = {};
+  char label[kNameBytes] = {};
+};
+
+enum class ClaimResult {
+  claimed,       // the slot is now ours (ref valid)
+  own_held,      // the claimant's job holds it through the supervisor
+  own_claim,     // another process of the claimant's job has it bound
+  other_job,     // a live process of another job has it (holder filled in)
+  excluded,      // a reserved port the table never hands out
+  out_of_range,  // not in the table
+};
+
+struct PortClaim {
+  ClaimResult result = ClaimResult::out_of_range;
+  SlotRef ref;
+  SlotView holder;
+};
+
+enum class TableError { none, missing, too_small, bad_magic, wrong_version, bad_geometry, bad_checksum, system };
+
+struct TableCounters {
+  uint64_t picks = 0, fallbacks = 0, full_range_events = 0, reaped = 0;
+};
+
+class PortTable;
+struct TableOpen {
+  std::unique_ptr<PortTable> table;
+  TableError error = TableError::none;
+  std::string message;  // one line naming the fix
+};
+
+struct TableSpec {
+  std::string name;
+  PortRange range;
+  std::string socket_path;
+  std::vector<PortRange> excluded;  // never handed out (ip_local_reserved_ports)
+  uint32_t default_linger_ms = kDefaultLingerMs;
+};
+
+int64_t monotonic_ms() noexcept;
+
+class PortTable {
+ public:
+  // Opens the named segment, checking every header field. Never trusts a mismatching segment.
+  static TableOpen open_existing(const std::string& name);
+  // Opens it, or creates it fully initialised and publishes it atomically (mode 0600), so no
+  // process ever sees a half-written table.
+  static TableOpen open_or_create(const TableSpec& spec);
+  // Removes the segment (the documented recovery from a corrupt table).
+  static bool remove(const std::string& name);
+  static std::string shm_path(const std::string& name);
+
+  ~PortTable();
+  PortTable(const PortTable&) = delete;
+  PortTable& operator=(const PortTable&) = delete;
+
+  PortRange range() const noexcept;
+  std::string socket_path() const;
+  uint32_t default_linger_ms() const noexcept;
+  const std::string& name() const noexcept { return name_; }
+
+  // Claims a free port of `within` (clipped to the table's range), scanning from start_offset;
+  // the slot becomes bound (or held when target == held). Invalid ref when every slot is taken.
+  SlotRef claim_any(Protocol proto, PortRange within, uint32_t start_offset, const Claimant& who,
+                    SlotState target = SlotState::bound) noexcept;
+  // Claims a given port; reclaims it first if its owner is dead or its linger expired; takes over
+  // the claimant's own job's linger.
+  PortClaim claim_port(Protocol proto, uint16_t port, const Claimant& who,
+                       SlotState target = SlotState::bound) noexcept;
+
+  // The owner marks real use: closing it then frees the port instead of lingering.
+  void mark_used(const SlotRef& ref) noexcept;
+  // The owner closed its socket: free when used, else linger for the job. False when the slot is
+  // no longer this claim (reaped, or owned by another process after fork).
+  bool release(const SlotRef& ref, const ProcessIdentity& me, int64_t now_ms) noexcept;
+  // The owner drops the claim at once (a failed bind, the supervisor releasing a held port).
+  bool drop(const SlotRef& ref, const ProcessIdentity& me) noexcept;
+  // The owner changes its label (e.g. a proxy's target); ref is updated to the new word.
+  bool set_label(SlotRef& ref, const ProcessIdentity& me, const char* label) noexcept;
+
+  std::optional<SlotView> view(Protocol proto, uint16_t port) const noexcept;
+  SlotRef ref_of(Protocol proto, uint16_t port) const noexcept;  // current word, for owners
+  // Reclaims what dead owners and expired lingers left; returns how many slots changed.
+  size_t reap(int64_t now_ms) noexcept;
+  bool reap_slot(uint32_t index, int64_t now_ms) noexcept;
+  // Every slot that is not free or excluded.
+  std::vector<SlotView> list() const;
+
+  void count_fallback() noexcept;
+  void count_full_range() noexcept;
+  TableCounters counters() const noexcept;
+
+  uint32_t slot_count() const noexcept { return slot_count_; }
+  std::optional<uint32_t> index_of(Protocol proto, uint16_t port) const noexcept;
+
+ private:
+  PortTable(std::string name, std::unique_ptr<boost::interprocess::mapped_region> region);
+  Slot& slot(uint32_t index) const noexcept;
+  SlotView view_slot(uint32_t index) const noexcept;
+  bool take_busy(uint32_t index, uint64_t expected, const ProcessIdentity& me) noexcept;
+  uint64_t publish(uint32_t index, uint64_t busy_word, SlotState state, const ProcessIdentity& owner) noexcept;
+  bool claim_slot(uint32_t index, uint64_t expected, const Claimant& who, SlotState target, SlotRef& out) noexcept;
+
+  std::string name_;
+  std::unique_ptr<boost::interprocess::mapped_region> region_;
+  TableHeader* header_;
+  Slot* slots_;
+  uint32_t slot_count_;
+  PortRange range_;
+};
+
+}  // namespace portsafe

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages portsafe builds and tests with; does nothing when all are present.
+# Usage: scripts/install-deps.sh            (build + test dependencies)
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config libboost-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # sanitizers and fuzzing
+  clang libclang-rt-14-dev
+  # black-box tests against real programs
+  python3 python3-pytest python3-pytest-xdist python3-portpicker
+  iproute2 util-linux procps nodejs openjdk-17-jdk-headless nginx-light redis-server
+  # benchmark report plot
+  gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Services that packages start on install (nginx, redis) are not wanted: tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
