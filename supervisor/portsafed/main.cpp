@@ -1,0 +1,123 @@
+// portsafed: the per-user supervisor of one runtime root. Holds placeholder sockets for jobs'
+// named ports, hands bound sockets over with SCM_RIGHTS, and releases a job's ports the moment
+// its connection closes. Started on demand by the portsafe tools, or by systemd.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <string>
+
+#include "instance.hpp"
+#include "portsafe/environment.hpp"
+#include "portsafe/log.hpp"
+#include "portsafe/runtime_root.hpp"
+#include "portsafe/table_access.hpp"
+#include "server.hpp"
+
+namespace {
+
+using namespace portsafe;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+struct Options {
+  std::string runtime_dir;
+  bool foreground = false;
+  unsigned idle_timeout = 30;
+  std::string log_level;
+};
+
+// Leaves the caller's session: the parent returns at once, the child serves. Called after the
+// socket listens, so a client that started us can connect as soon as we return.
+void detach(const std::string& log_path) {
+  const pid_t child = ::fork();
+  if (child < 0) return;  // serve in the foreground rather than not at all
+  if (child > 0) ::_exit(kExitOk);
+  ::setsid();
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+  }
+  if (::isatty(STDERR_FILENO)) {
+    const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    ::dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
+  }
+}
+
+int serve(const Options& options) {
+  const RuntimeRoot root = options.runtime_dir.empty() ? resolve_runtime_root() : prepare_private_directory(options.runtime_dir);
+  if (!root.ok) {
+    log_error("{}", root.error);
+    return kExitFailure;
+  }
+  UniqueFd lock;
+  std::string error;
+  switch (supervisor::take_instance_lock(root.path, lock, error)) {
+    case supervisor::LockOutcome::another_serves:
+      log_info("another supervisor serves {}", root.path);
+      return kExitOk;
+    case supervisor::LockOutcome::failed:
+      log_error("{}", error);
+      return kExitFailure;
+    case supervisor::LockOutcome::acquired:
+      break;
+  }
+  TableOpen table = open_root_table(root.path);
+  if (!table.table) {
+    log_error("{}", table.message);
+    return kExitFailure;
+  }
+  // A dead supervisor's holds are freed now (their owner is gone); live claims stay.
+  const size_t reaped = table.table->reap(monotonic_ms());
+  UniqueFd listener;
+  bool from_systemd = false;
+  const std::string socket_path = supervisor_socket_path(root.path);
+  if (!supervisor::open_listener(socket_path, listener, from_systemd, error)) {
+    log_error("{}", error);
+    return kExitFailure;
+  }
+  if (!options.foreground && !from_systemd) detach(supervisor_log_path(root.path));
+  supervisor::record_pid(lock.get());
+  log_info("serving {} (table {}, range {}, reaped {} stale slot(s))", socket_path, table.table->name(),
+           format_range(table.table->range()), reaped);
+  supervisor::ServerOptions server_options;
+  server_options.idle_timeout = std::chrono::seconds(options.idle_timeout);
+  if (!from_systemd) server_options.socket_path = socket_path;
+  supervisor::Server server(std::move(listener), *table.table, server_options);
+  const int code = server.run();
+  supervisor::clear_pid(lock.get());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  set_log_identity("portsafed");
+  Options options;
+  CLI::App app{"portsafed: holds ports for portsafe jobs and hands bound sockets over.\n"
+               "Started on demand by portsafe-run and the other tools; exits when idle.\n"
+               "Exit codes: 0 ok (also when another supervisor already serves the root), 1 failure, 2 usage."};
+  app.add_option("--runtime-dir", options.runtime_dir,
+                 "runtime root (default: PORTSAFE_RUNTIME_DIR, else a private per-user directory)");
+  app.add_flag("--foreground", options.foreground, "stay attached to the terminal, log to stderr");
+  app.add_option("--idle-timeout", options.idle_timeout, "exit after SECONDS without jobs or held ports (0: never)")
+      ->check(CLI::Range(0u, 86400u));
+  app.add_option("--log-level", options.log_level, "off|warn|info|debug (default: PORTSAFE_LOG, else warn)")
+      ->check(CLI::IsMember({"off", "warn", "info", "debug"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  set_log_level(parse_log_level(options.log_level.empty() ? std::getenv(env::kLog) : options.log_level.c_str(),
+                                options.foreground ? LogLevel::info : LogLevel::warn));
+  return serve(options);
+}

@@ -1,0 +1,123 @@
+#include "placeholder.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace portsafe::supervisor {
+namespace {
+
+int socket_type(Protocol proto) { return proto == Protocol::udp ? SOCK_DGRAM : SOCK_STREAM; }
+
+int make_reuse_socket(int family, Protocol proto, UniqueFd& out) {
+  UniqueFd fd(::socket(family, socket_type(proto) | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
+  const int one = 1;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return errno;
+  out = std::move(fd);
+  return 0;
+}
+
+int bind_wildcard_v4(Protocol proto, uint16_t port, UniqueFd& out) {
+  UniqueFd fd;
+  if (const int error = make_reuse_socket(AF_INET, proto, fd); error != 0) return error;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return errno;
+  out = std::move(fd);
+  return 0;
+}
+
+// IPv6 may be compiled out or disabled; then there is nothing to hold on that side.
+int bind_wildcard_v6(Protocol proto, uint16_t port, UniqueFd& out, bool& unavailable) {
+  unavailable = false;
+  UniqueFd fd;
+  if (const int error = make_reuse_socket(AF_INET6, proto, fd); error != 0) {
+    unavailable = error == EAFNOSUPPORT;
+    return unavailable ? 0 : error;
+  }
+  const int one = 1;
+  if (::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) return errno;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(port);
+  addr.sin6_addr = in6addr_any;
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    unavailable = errno == EADDRNOTAVAIL;
+    return unavailable ? 0 : errno;
+  }
+  out = std::move(fd);
+  return 0;
+}
+
+}  // namespace
+
+int bind_placeholders(Protocol proto, uint16_t port, Placeholders& out) {
+  Placeholders made;
+  if (const int error = bind_wildcard_v4(proto, port, made.v4); error != 0) return error;
+  bool unavailable = false;
+  if (const int error = bind_wildcard_v6(proto, port, made.v6, unavailable); error != 0) return error;
+  out = std::move(made);
+  return 0;
+}
+
+bool parse_bind_address(const std::string& text, uint16_t port, SocketAddress& out) {
+  out = SocketAddress{};
+  if (text.empty() || text.find(':') == std::string::npos) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (!text.empty() && ::inet_pton(AF_INET, text.c_str(), &addr.sin_addr) != 1) return false;
+    std::memcpy(&out.storage, &addr, sizeof addr);
+    out.length = sizeof addr;
+    out.family = AF_INET;
+    return true;
+  }
+  std::string host = text;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(port);
+  if (::inet_pton(AF_INET6, host.c_str(), &addr.sin6_addr) != 1) return false;
+  std::memcpy(&out.storage, &addr, sizeof addr);
+  out.length = sizeof addr;
+  out.family = AF_INET6;
+  return true;
+}
+
+bool is_wildcard(const SocketAddress& address) {
+  if (address.family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&address.storage)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  const auto* addr6 = reinterpret_cast<const sockaddr_in6*>(&address.storage);
+  return std::memcmp(&addr6->sin6_addr, &in6addr_any, sizeof in6addr_any) == 0;
+}
+
+int bind_consumer(Protocol proto, const SocketAddress& address, bool listen, UniqueFd& out) {
+  UniqueFd fd;
+  if (const int error = make_reuse_socket(address.family, proto, fd); error != 0) return error;
+  if (address.family == AF_INET6) {
+    // Like the placeholder: the IPv4 side is held (and served) separately.
+    const int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  }
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) return errno;
+  if (listen && proto == Protocol::tcp && ::listen(fd.get(), SOMAXCONN) != 0) return errno;
+  out = std::move(fd);
+  return 0;
+}
+
+void drain_datagrams(int fd) {
+  char scratch[2048];
+  // Bounded: a flood arriving while we drain must not keep the supervisor here.
+  for (int i = 0; i < 4096; ++i) {
+    if (::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) < 0) return;
+  }
+}
+
+}  // namespace portsafe::supervisor

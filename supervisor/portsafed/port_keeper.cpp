@@ -1,0 +1,285 @@
+#include "port_keeper.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "portsafe/log.hpp"
+
+namespace portsafe::supervisor {
+namespace {
+
+using wire::ErrorCode;
+
+// How many ports a port-0 reservation tries when the kernel says a picked port is taken by
+// someone outside portsafe (a process without the shim).
+constexpr int kPickAttempts = 32;
+
+std::string describe(Protocol proto, uint16_t port) { return fmt::format("{}/{}", port, protocol_name(proto)); }
+
+std::string describe_holder(const SlotView& holder) {
+  const std::string job = holder.job_name[0] != '\0' ? fmt::format("job '{}'", holder.job_name)
+                                                     : fmt::format("job {}", holder.job_id);
+  return fmt::format("{} (pid {}, {})", job, holder.pid, slot_state_name(holder.state));
+}
+
+wire::ErrorReply bind_error(Protocol proto, uint16_t port, int error) {
+  if (error == EADDRINUSE) {
+    return {ErrorCode::port_in_use,
+            fmt::format("port {} is in use by a process outside portsafe; choose another or stop that process",
+                        describe(proto, port))};
+  }
+  if (error == EACCES || error == EPERM) {
+    return {ErrorCode::bind_failed,
+            fmt::format("binding port {} needs privilege: run the supervisor with CAP_NET_BIND_SERVICE or lower "
+                        "net.ipv4.ip_unprivileged_port_start",
+                        describe(proto, port))};
+  }
+  return {ErrorCode::bind_failed, fmt::format("cannot bind port {}: {}", describe(proto, port), std::strerror(error))};
+}
+
+}  // namespace
+
+PortKeeper::PortKeeper(PortTable& table, ProcessIdentity self)
+    : table_(table), self_(self), random_(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(monotonic_ms())) {}
+
+PortKeeper::~PortKeeper() { release_all(); }
+
+// Slots are laid out per protocol, one per port of the range.
+uint16_t PortKeeper::port_of(const SlotRef& ref) const {
+  return static_cast<uint16_t>(table_.range().low + ref.index % table_.range().size());
+}
+
+Claimant PortKeeper::claimant(const JobInfo& job, const std::string& name) const {
+  Claimant who;
+  who.process = self_;
+  who.job_id = job.id;
+  who.job_name = job.name.c_str();
+  who.label = name.c_str();
+  return who;
+}
+
+void PortKeeper::forget(HeldPort& port) {
+  port.sockets = Placeholders{};
+  if (port.ref.valid()) table_.drop(port.ref, self_);
+  port.ref = SlotRef{};
+}
+
+Result<HeldPort> PortKeeper::hold_given(const JobInfo& job, const wire::PortRequest& request) {
+  const Key key{request.proto, request.port};
+  if (auto it = held_.find(key); it != held_.end()) {
+    return Result<HeldPort>::fail(
+        ErrorCode::port_in_use,
+        fmt::format("port {} is already held by job '{}' as '{}'", describe(request.proto, request.port),
+                    it->second.job.name, it->second.name));
+  }
+  HeldPort held;
+  if (table_.index_of(request.proto, request.port)) {
+    const PortClaim claim = table_.claim_port(request.proto, request.port, claimant(job, request.name), SlotState::held);
+    switch (claim.result) {
+      case ClaimResult::claimed:
+        held.ref = claim.ref;
+        break;
+      case ClaimResult::excluded:
+        return Result<HeldPort>::fail(
+            ErrorCode::port_in_use,
+            fmt::format("port {} is listed in net.ipv4.ip_local_reserved_ports; choose another",
+                        describe(request.proto, request.port)));
+      default:
+        return Result<HeldPort>::fail(ErrorCode::port_in_use,
+                                      fmt::format("port {} is taken by {}", describe(request.proto, request.port),
+                                                  describe_holder(claim.holder)));
+    }
+  }
+  if (const int error = bind_placeholders(request.proto, request.port, held.sockets); error != 0) {
+    forget(held);
+    Result<HeldPort> r;
+    r.error = bind_error(request.proto, request.port, error);
+    return r;
+  }
+  Result<HeldPort> r;
+  r.value = std::move(held);
+  return r;
+}
+
+Result<HeldPort> PortKeeper::hold_any(const JobInfo& job, const wire::PortRequest& request) {
+  // Ports the kernel refused stay claimed until we are done, so the scan does not find them again.
+  std::vector<SlotRef> refused;
+  Result<HeldPort> result;
+  const uint32_t span = table_.range().size();
+  for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
+    const SlotRef ref = table_.claim_any(request.proto, table_.range(), static_cast<uint32_t>(random_() % span),
+                                        claimant(job, request.name), SlotState::held);
+    if (!ref.valid()) {
+      table_.count_full_range();
+      result = Result<HeldPort>::fail(
+          ErrorCode::range_full,
+          fmt::format("no free {} port left in {}; wait for jobs to end, run `portsafe gc`, or widen PORTSAFE_RANGE",
+                      protocol_name(request.proto), format_range(table_.range())));
+      break;
+    }
+    const uint16_t port = port_of(ref);
+    HeldPort held;
+    held.ref = ref;
+    const int error = bind_placeholders(request.proto, port, held.sockets);
+    if (error == 0) {
+      result.value = std::move(held);
+      break;
+    }
+    if (error != EADDRINUSE) {
+      refused.push_back(ref);
+      result.error = bind_error(request.proto, port, error);
+      break;
+    }
+    log_debug("port {} is used outside portsafe; trying another", describe(request.proto, port));
+    refused.push_back(ref);
+  }
+  if (!result.error && !result.value.ref.valid()) {
+    result = Result<HeldPort>::fail(ErrorCode::range_full,
+                                    fmt::format("{} ports picked in {} were all in use outside portsafe", kPickAttempts,
+                                                format_range(table_.range())));
+  }
+  for (const SlotRef& ref : refused) table_.drop(ref, self_);
+  return result;
+}
+
+Result<std::vector<wire::PortRequest>> PortKeeper::reserve(uint64_t connection, const JobInfo& job,
+                                                           const std::vector<wire::PortRequest>& ports) {
+  using R = Result<std::vector<wire::PortRequest>>;
+  std::set<std::string> names;
+  for (const auto& p : ports) {
+    if (!names.insert(p.name + "/" + protocol_name(p.proto)).second) {
+      return R::fail(ErrorCode::bad_payload, fmt::format("port name '{}' appears twice in one reservation", p.name));
+    }
+  }
+  std::vector<Key> made;
+  R result;
+  for (const auto& request : ports) {
+    Result<HeldPort> one = request.port != 0 ? hold_given(job, request) : hold_any(job, request);
+    if (one.error) {
+      for (const Key& key : made) {
+        forget(held_.at(key));
+        held_.erase(key);
+      }
+      result.error = one.error;
+      result.value.clear();
+      return result;
+    }
+    HeldPort& held = one.value;
+    const uint16_t port = request.port != 0 ? request.port : port_of(held.ref);
+    held.connection = connection;
+    held.job = job;
+    held.name = request.name;
+    held.label = request.name;
+    held.since_ms = monotonic_ms();
+    held_.emplace(Key{request.proto, port}, std::move(held));
+    made.push_back(Key{request.proto, port});
+    result.value.push_back(wire::PortRequest{request.name, request.proto, port});
+  }
+  return result;
+}
+
+Result<int> PortKeeper::acquire(const wire::Acquire& request, UniqueFd& socket_out) {
+  const auto it = held_.find(Key{request.proto, request.port});
+  if (it == held_.end()) {
+    return Result<int>::fail(ErrorCode::not_held,
+                             fmt::format("port {} is not held by any job; reserve it first (portsafe-run --port NAME)",
+                                         describe(request.proto, request.port)));
+  }
+  SocketAddress address;
+  if (!parse_bind_address(request.bind_address, request.port, address)) {
+    return Result<int>::fail(ErrorCode::bad_payload,
+                             fmt::format("bind address '{}' is not a numeric IPv4 or IPv6 address", request.bind_address));
+  }
+  HeldPort& held = it->second;
+  if (request.proto == Protocol::udp && is_wildcard(address)) {
+    // The UDP placeholder itself: a second wildcard socket would split the datagrams.
+    const UniqueFd& placeholder = address.family == AF_INET6 ? held.sockets.v6 : held.sockets.v4;
+    if (!placeholder) {
+      return Result<int>::fail(ErrorCode::bind_failed,
+                               fmt::format("port {} has no IPv6 placeholder on this host", describe(request.proto, request.port)));
+    }
+    drain_datagrams(placeholder.get());
+    UniqueFd copy(::fcntl(placeholder.get(), F_DUPFD_CLOEXEC, 0));
+    if (!copy) return Result<int>::fail(ErrorCode::internal, fmt::format("dup failed: {}", std::strerror(errno)));
+    socket_out = std::move(copy);
+    return {};
+  }
+  if (const int error = bind_consumer(request.proto, address, request.listen, socket_out); error != 0) {
+    Result<int> r;
+    r.error = bind_error(request.proto, request.port, error);
+    return r;
+  }
+  return {};
+}
+
+Result<bool> PortKeeper::release(uint64_t job_id, const wire::PortKey& key) {
+  const auto it = held_.find(Key{key.proto, key.port});
+  if (it == held_.end() || it->second.job.id != job_id) {
+    return Result<bool>::fail(ErrorCode::not_held,
+                              fmt::format("port {} is not held by this job", describe(key.proto, key.port)));
+  }
+  forget(it->second);
+  held_.erase(it);
+  return {true, std::nullopt};
+}
+
+Result<bool> PortKeeper::annotate(const wire::Annotate& request) {
+  const auto it = held_.find(Key{request.proto, request.port});
+  if (it == held_.end()) {
+    return Result<bool>::fail(ErrorCode::not_held,
+                              fmt::format("port {} is not held by any job", describe(request.proto, request.port)));
+  }
+  HeldPort& held = it->second;
+  held.label = request.label;
+  if (held.ref.valid() && !table_.set_label(held.ref, self_, request.label.c_str())) {
+    return Result<bool>::fail(ErrorCode::table_error, "the port table no longer shows this hold; run `portsafe doctor`");
+  }
+  return {true, std::nullopt};
+}
+
+size_t PortKeeper::release_connection(uint64_t connection) {
+  size_t count = 0;
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second.connection == connection) {
+      forget(it->second);
+      it = held_.erase(it);
+      ++count;
+    } else {
+      ++it;
+    }
+  }
+  return count;
+}
+
+size_t PortKeeper::release_all() {
+  const size_t count = held_.size();
+  for (auto& [key, held] : held_) forget(held);
+  held_.clear();
+  return count;
+}
+
+std::vector<wire::StatusEntry> PortKeeper::untracked_entries(int64_t now_ms) const {
+  std::vector<wire::StatusEntry> entries;
+  for (const auto& [key, held] : held_) {
+    if (held.ref.valid()) continue;
+    wire::StatusEntry e;
+    e.port = key.second;
+    e.proto = key.first;
+    e.state = SlotState::held;
+    e.job_id = held.job.id;
+    e.job_name = held.job.name;
+    e.pid = self_.pid;
+    e.label = held.label;
+    e.age_ms = static_cast<uint64_t>(std::max<int64_t>(0, now_ms - held.since_ms));
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+}  // namespace portsafe::supervisor
