@@ -1,0 +1,169 @@
+#include "coordinated_bind.hpp"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "claim_lifecycle.hpp"
+#include "real_libc.hpp"
+#include "shim_log.hpp"
+#include "shim_state.hpp"
+#include "socket_kind.hpp"
+
+namespace portsafe::shim {
+namespace {
+
+// How many ports an outsider (a process without the shim) may turn us away from in one pick
+// before we stop trying and let the kernel choose.
+constexpr int kMaxOutsiderRetries = 64;
+
+int passthrough(int fd, const struct sockaddr* addr, socklen_t length) noexcept {
+  return real().bind(fd, addr, length);
+}
+
+uint16_t port_of(const SlotRef& ref) noexcept {
+  const PortRange range = g_state.table->range();
+  return static_cast<uint16_t>(range.low + ref.index % range.size());
+}
+
+// Records a successful claim on fd; a claim the fd carried before (its socket closed where we
+// could not see it) is released now.
+void remember(int fd, const SlotRef& ref, uint16_t port) noexcept {
+  const FdClaim previous = track_fd(fd, FdClaim{ref, port});
+  if (previous.valid()) release_claim(previous);
+}
+
+// The range is exhausted (or outsiders hold every port we tried): the kernel chooses, and the
+// table counts it so `portsafe status` can show it.
+int fall_back(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, bool full) noexcept {
+  if (full) g_state.table->count_full_range();
+  g_state.table->count_fallback();
+  if (first_time(full ? Once::range_full : Once::fallback_bind)) {
+    log_line(LogLevel::warn,
+             "{} range {}-{} {}; letting the kernel choose this port (widen PORTSAFE_RANGE or run fewer jobs)",
+             protocol_name(proto), g_state.job_range.low, g_state.job_range.high,
+             full ? "is full" : "is taken by programs running without portsafe");
+  } else {
+    log_line(LogLevel::info, "{} range full: letting the kernel choose", protocol_name(proto));
+  }
+  return passthrough(fd, addr, length);
+}
+
+enum class Pick { bound, failed, full, outsiders };
+
+// Claims a port, binds it, and tries the next one when an outsider already has it.
+Pick pick_and_bind(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, int& error) noexcept {
+  PortTable& table = *g_state.table;
+  const PortRange range = g_state.job_range;
+  uint32_t offset = g_state.start_offset.load(std::memory_order_relaxed);
+  bool reaped = false;
+  for (int outsiders = 0; outsiders < kMaxOutsiderRetries;) {
+    const SlotRef ref = table.claim_any(proto, range, offset, g_state.claimant);
+    if (!ref.valid()) {
+      // Full: reclaim what dead processes and expired lingers left, once, then give up.
+      if (!reaped && table.reap(monotonic_ms()) > 0) {
+        reaped = true;
+        continue;
+      }
+      return Pick::full;
+    }
+    const uint16_t port = port_of(ref);
+    sockaddr_storage chosen{};
+    const socklen_t chosen_length = copy_with_port(addr, length, port, chosen);
+    if (real().bind(fd, reinterpret_cast<const sockaddr*>(&chosen), chosen_length) == 0) {
+      remember(fd, ref, port);
+      log_line(LogLevel::info, "bind {} port 0 -> picked {}", protocol_name(proto), port);
+      return Pick::bound;
+    }
+    error = errno;
+    table.drop(ref, g_state.claimant.process);
+    if (error != EADDRINUSE) return Pick::failed;
+    // Someone outside portsafe has this port: continue the scan after it.
+    log_line(LogLevel::debug, "{} port {} is in use outside portsafe; trying the next", protocol_name(proto), port);
+    offset = static_cast<uint32_t>(port - range.low + 1);
+    ++outsiders;
+  }
+  return Pick::outsiders;
+}
+
+int bind_any_port(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, int saved_errno) noexcept {
+  // The program asked the kernel to pick at connect() time: that is connect()'s business.
+  if (int_option(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT).value_or(0) != 0) return passthrough(fd, addr, length);
+  // With SO_REUSEADDR the pick could share a port with an outsider's reuse socket; clear it for
+  // the pick and give the program its setting back afterwards.
+  const bool reuse = int_option(fd, SOL_SOCKET, SO_REUSEADDR).value_or(0) != 0;
+  if (reuse) set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 0);
+  int error = 0;
+  const Pick pick = pick_and_bind(fd, addr, length, proto, error);
+  if (reuse) set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  switch (pick) {
+    case Pick::bound:
+      errno = saved_errno;
+      return 0;
+    case Pick::failed:
+      errno = error;
+      return -1;
+    case Pick::full:
+    case Pick::outsiders:
+      break;
+  }
+  const int rc = fall_back(fd, addr, length, proto, pick == Pick::full);
+  if (rc == 0) errno = saved_errno;
+  return rc;
+}
+
+int bind_given_port(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, uint16_t port,
+                    int saved_errno) noexcept {
+  PortTable& table = *g_state.table;
+  const PortClaim claim = table.claim_port(proto, port, g_state.claimant);
+  switch (claim.result) {
+    case ClaimResult::claimed: {
+      if (real().bind(fd, addr, length) != 0) {
+        const int error = errno;
+        table.drop(claim.ref, g_state.claimant.process);
+        errno = error;
+        return -1;
+      }
+      remember(fd, claim.ref, port);
+      log_line(LogLevel::info, "bind {} port {}: claimed for the job", protocol_name(proto), port);
+      errno = saved_errno;
+      return 0;
+    }
+    case ClaimResult::own_held:
+      // The supervisor's placeholder holds it for this job with SO_REUSEADDR: the program may
+      // take it only with SO_REUSEADDR too. The slot stays the supervisor's; nothing to track.
+      set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+      log_line(LogLevel::info, "bind {} port {}: held for this job; SO_REUSEADDR set", protocol_name(proto), port);
+      return passthrough(fd, addr, length);
+    case ClaimResult::other_job:
+      log_line(LogLevel::info, "bind {} port {} refused (EADDRINUSE): job '{}' (pid {}) holds it",
+               protocol_name(proto), port, static_cast<const char*>(claim.holder.job_name), claim.holder.pid);
+      errno = EADDRINUSE;
+      return -1;
+    case ClaimResult::own_claim:
+    case ClaimResult::excluded:
+    case ClaimResult::out_of_range:
+      break;
+  }
+  return passthrough(fd, addr, length);
+}
+
+}  // namespace
+
+bool in_own_process() noexcept {
+  return static_cast<uint32_t>(::getpid()) == g_state.claimant.process.pid;
+}
+
+int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noexcept {
+  if (!shim_active()) return passthrough(fd, addr, length);
+  const int saved_errno = errno;
+  const auto port = inet_address_port(addr, length);
+  if (!port) return passthrough(fd, addr, length);
+  const auto proto = inet_socket_protocol(fd);
+  if (!proto || !in_own_process()) return passthrough(fd, addr, length);
+  if (*port == 0) return bind_any_port(fd, addr, length, *proto, saved_errno);
+  return bind_given_port(fd, addr, length, *proto, *port, saved_errno);
+}
+
+}  // namespace portsafe::shim

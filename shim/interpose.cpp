@@ -1,0 +1,166 @@
+// The exported wrappers: the only symbols libportsafe.so makes visible (exports.map). Each one
+// calls the real function and, for sockets the shim claimed, keeps the port's lifecycle right.
+// A wrapper leaves errno exactly as the real call did.
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+
+#include "claim_lifecycle.hpp"
+#include "coordinated_bind.hpp"
+#include "real_libc.hpp"
+#include "shim_state.hpp"
+
+namespace portsafe::shim {
+namespace {
+
+// True when fd carries a claim this process made and may act on (not from a vfork child).
+bool tracked_here(int fd) noexcept { return shim_active() && tracked_claim(fd).valid() && in_own_process(); }
+
+void mark_used_keeping_errno(int fd) noexcept {
+  const int saved_errno = errno;
+  if (tracked_here(fd)) mark_fd_used(fd);
+  errno = saved_errno;
+}
+
+// newfd now names the same socket as oldfd: it carries the same claim.
+void copy_claim(int oldfd, int newfd) noexcept {
+  const int saved_errno = errno;
+  if (tracked_here(oldfd)) {
+    const FdClaim previous = track_fd(newfd, tracked_claim(oldfd));
+    if (previous.valid()) release_claim(previous);
+  }
+  errno = saved_errno;
+}
+
+// Descriptors [first, last] are closed already: forget their claims. Each claim is released by
+// the last of its descriptors, because the others are still tracked when the earlier ones go.
+void release_closed_range(unsigned first, unsigned last) noexcept {
+  if (!shim_active() || !in_own_process()) return;
+  const int saved_errno = errno;
+  const auto limit = static_cast<unsigned>(tracked_fd_limit());
+  for (unsigned fd = first; fd < limit && fd <= last; ++fd) {
+    const FdClaim claim = untrack_fd(static_cast<int>(fd));
+    if (claim.valid()) release_claim(claim);
+  }
+  errno = saved_errno;
+}
+
+// dup2/dup3: the kernel closes newfd (when open) as part of the call.
+template <typename Call>
+int replace_descriptor(int oldfd, int newfd, Call call) noexcept {
+  if (oldfd == newfd || !tracked_here(newfd)) {
+    const int rc = call();
+    if (rc >= 0 && oldfd != newfd) copy_claim(oldfd, newfd);
+    return rc;
+  }
+  const int saved_errno = errno;
+  const FdClaim replaced = detach_fd(newfd);
+  errno = saved_errno;
+  const int rc = call();
+  const int call_errno = errno;
+  if (rc < 0) {
+    track_fd(newfd, replaced);  // nothing was closed
+  } else {
+    copy_claim(oldfd, newfd);
+    release_claim(replaced);
+  }
+  errno = call_errno;
+  return rc;
+}
+
+bool is_dup_command(int cmd) noexcept { return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC; }
+
+}  // namespace
+}  // namespace portsafe::shim
+
+using namespace portsafe::shim;
+
+extern "C" {
+
+int bind(int fd, const struct sockaddr* addr, socklen_t length) { return coordinated_bind(fd, addr, length); }
+
+int listen(int fd, int backlog) {
+  const int rc = real().listen(fd, backlog);
+  if (rc == 0) mark_used_keeping_errno(fd);
+  return rc;
+}
+
+int connect(int fd, const struct sockaddr* addr, socklen_t length) {
+  const int rc = real().connect(fd, addr, length);
+  if (rc == 0 || errno == EINPROGRESS) mark_used_keeping_errno(fd);
+  return rc;
+}
+
+int close(int fd) {
+  if (!tracked_here(fd)) return real().close(fd);
+  const int saved_errno = errno;
+  const FdClaim claim = detach_fd(fd);
+  errno = saved_errno;
+  const int rc = real().close(fd);
+  const int close_errno = errno;
+  release_claim(claim);  // also after EINTR: Linux has closed the descriptor by then
+  errno = close_errno;
+  return rc;
+}
+
+int dup(int oldfd) {
+  const int rc = real().dup(oldfd);
+  if (rc >= 0) copy_claim(oldfd, rc);
+  return rc;
+}
+
+int dup2(int oldfd, int newfd) {
+  return replace_descriptor(oldfd, newfd, [&] { return real().dup2(oldfd, newfd); });
+}
+
+int dup3(int oldfd, int newfd, int flags) {
+  return replace_descriptor(oldfd, newfd, [&] { return real().dup3(oldfd, newfd, flags); });
+}
+
+// fcntl's third argument is an int, a long or a pointer depending on cmd; like glibc we pass it
+// on as a pointer-sized value.
+int fcntl(int fd, int cmd, ...) {
+  va_list args;
+  va_start(args, cmd);
+  void* arg = va_arg(args, void*);
+  va_end(args);
+  const int rc = real().fcntl(fd, cmd, arg);
+  if (rc >= 0 && is_dup_command(cmd)) copy_claim(fd, rc);
+  return rc;
+}
+
+int fcntl64(int fd, int cmd, ...) {
+  va_list args;
+  va_start(args, cmd);
+  void* arg = va_arg(args, void*);
+  va_end(args);
+  const auto call = real().fcntl64 != nullptr ? real().fcntl64 : real().fcntl;
+  const int rc = call(fd, cmd, arg);
+  if (rc >= 0 && is_dup_command(cmd)) copy_claim(fd, rc);
+  return rc;
+}
+
+int close_range(unsigned first, unsigned last, int flags) {
+  const int rc = real().close_range != nullptr
+                     ? real().close_range(first, last, flags)
+                     : static_cast<int>(::syscall(SYS_close_range, first, last, flags));
+  // CLOSE_RANGE_CLOEXEC only marks the descriptors; nothing is closed yet.
+  if (rc == 0 && (flags & CLOSE_RANGE_CLOEXEC) == 0) release_closed_range(first, last);
+  return rc;
+}
+
+void closefrom(int lowfd) {
+  if (real().closefrom != nullptr) {
+    real().closefrom(lowfd);
+  } else {
+    ::syscall(SYS_close_range, static_cast<unsigned>(lowfd), ~0u, 0);
+  }
+  if (lowfd >= 0) release_closed_range(static_cast<unsigned>(lowfd), ~0u);
+}
+
+}  // extern "C"

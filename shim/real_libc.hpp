@@ -1,0 +1,31 @@
+// The real libc functions behind our wrappers, resolved once with dlsym(RTLD_NEXT).
+//
+// Resolution happens in the library constructor; a wrapper that runs earlier (another library's
+// constructor) resolves through pthread_once. Nothing here allocates after that, and a wrapper
+// never calls itself: every call the shim makes on the program's behalf goes through these.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+namespace portsafe::shim {
+
+struct RealLibc {
+  int (*bind)(int, const struct sockaddr*, socklen_t) = nullptr;
+  int (*listen)(int, int) = nullptr;
+  int (*connect)(int, const struct sockaddr*, socklen_t) = nullptr;
+  int (*close)(int) = nullptr;
+  int (*dup)(int) = nullptr;
+  int (*dup2)(int, int) = nullptr;
+  int (*dup3)(int, int, int) = nullptr;
+  int (*fcntl)(int, int, ...) = nullptr;
+  int (*fcntl64)(int, int, ...) = nullptr;
+  int (*close_range)(unsigned, unsigned, int) = nullptr;
+  void (*closefrom)(int) = nullptr;
+};
+
+// The resolved table (resolving it first if needed). A symbol libc lacks stays null: the
+// wrappers then fall back to the raw system call.
+const RealLibc& real() noexcept;
+
+}  // namespace portsafe::shim
