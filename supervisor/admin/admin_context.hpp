@@ -1,0 +1,30 @@
+// What every `portsafe` subcommand starts from: the runtime root and its table, opened without
+// creating anything (an admin command must not make a table just to look at it).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "portsafe/port_table.hpp"
+#include "portsafe/supervisor_client.hpp"
+
+namespace portsafe::admin {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct AdminContext {
+  std::string root;  // empty when it could not be resolved (root_error says why)
+  std::string root_error;
+  std::string table_name;
+};
+
+// --runtime-dir when given, else PORTSAFE_RUNTIME_DIR / the per-user default.
+AdminContext resolve_context(const std::string& runtime_dir);
+
+// The running supervisor of the root, or nullptr (never starts one).
+std::unique_ptr<SupervisorClient> connect_running_supervisor(const AdminContext& context);
+
+}  // namespace portsafe::admin

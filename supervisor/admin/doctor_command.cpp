@@ -1,0 +1,165 @@
+#include "doctor_command.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/binary_kind.hpp"
+#include "portsafe/install_layout.hpp"
+#include "portsafe/port_range.hpp"
+#include "portsafe/runtime_root.hpp"
+
+namespace portsafe::admin {
+namespace {
+
+class Report {
+ public:
+  void ok(const std::string& text) { line("ok  ", text); }
+  void warn(const std::string& text) { line("warn", text); }
+  void fail(const std::string& text) {
+    line("FAIL", text);
+    failed_ = true;
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  void line(const char* tag, const std::string& text) { std::fputs(fmt::format("{}  {}\n", tag, text).c_str(), stdout); }
+  bool failed_ = false;
+};
+
+bool overlaps(const PortRange& a, const PortRange& b) { return a.low <= b.high && b.low <= a.high; }
+
+void check_runtime_dir(const AdminContext& context, Report& report) {
+  if (context.root.empty()) {
+    report.fail(context.root_error);
+    return;
+  }
+  report.ok(fmt::format("runtime directory {} is private (0700, owned by uid {})", context.root, ::geteuid()));
+}
+
+void check_range(Report& report) {
+  const RangeParse range = resolve_port_range();
+  if (!range.ok) {
+    report.fail(range.error);
+    return;
+  }
+  const PortRange ephemeral = read_ephemeral_range();
+  if (overlaps(range.range, ephemeral)) {
+    report.warn(fmt::format("range {} overlaps the kernel's ephemeral range {} (net.ipv4.ip_local_port_range): the "
+                            "kernel may hand those ports to bind(0) and connect(); choose PORTSAFE_RANGE below {}",
+                            format_range(range.range), format_range(ephemeral), ephemeral.low));
+  } else {
+    report.ok(fmt::format("range {} lies outside the kernel's ephemeral range {}", format_range(range.range),
+                          format_range(ephemeral)));
+  }
+  uint32_t reserved_inside = 0;
+  for (const PortRange& reserved : read_reserved_ports()) {
+    for (uint32_t p = reserved.low; p <= reserved.high; ++p) {
+      if (range.range.contains(static_cast<uint16_t>(p))) ++reserved_inside;
+    }
+  }
+  if (reserved_inside > 0) {
+    report.ok(fmt::format("{} port(s) of net.ipv4.ip_local_reserved_ports lie in the range; the table never hands "
+                          "them out",
+                          reserved_inside));
+  }
+}
+
+void check_table(const AdminContext& context, Report& report) {
+  if (context.root.empty()) return;
+  TableOpen opened = PortTable::open_existing(context.table_name);
+  if (opened.error == TableError::missing) {
+    report.ok(fmt::format("no port table yet ({}); the first portsafe program creates it",
+                          PortTable::shm_path(context.table_name)));
+    return;
+  }
+  if (!opened.table) {
+    report.fail(opened.message);
+    return;
+  }
+  const PortTable& table = *opened.table;
+  const auto claims = table.list().size();
+  report.ok(fmt::format("port table {} is healthy: range {}, {} claim(s)", PortTable::shm_path(table.name()),
+                        format_range(table.range()), claims));
+  if (const RangeParse wanted = resolve_port_range(); wanted.ok && !(wanted.range == table.range())) {
+    report.warn(fmt::format("the table uses range {} but PORTSAFE_RANGE/the default says {}: a table keeps the range "
+                            "it was made with; `portsafe gc --reset` (with no job running) applies the new one",
+                            format_range(table.range()), format_range(wanted.range)));
+  }
+}
+
+void check_supervisor(const AdminContext& context, Report& report) {
+  if (context.root.empty()) return;
+  const std::string socket = supervisor_socket_path(context.root);
+  auto client = connect_running_supervisor(context);
+  if (!client) {
+    report.ok(fmt::format("no supervisor running for {} (started on demand by portsafe-run)", context.root));
+    return;
+  }
+  const auto pong = client->ping();
+  if (!pong.ok()) {
+    report.fail(fmt::format("the supervisor at {} does not answer ping ({}); see {}", socket, pong.error.message,
+                            supervisor_log_path(context.root)));
+    return;
+  }
+  report.ok(fmt::format("supervisor pid {} answers at {} (protocol {}, portsafe {})", pong.value->pid, socket,
+                        pong.value->protocol_version, pong.value->version));
+}
+
+void check_installation(Report& report) {
+  const std::string shim = shim_library_path();
+  if (::access(shim.c_str(), R_OK) == 0) {
+    report.ok(fmt::format("shim {} is installed", shim));
+  } else {
+    report.warn(fmt::format("shim {} is missing: reinstall portsafe (cmake --install)", shim));
+  }
+  const std::string daemon = sibling_program(kSupervisorProgram);
+  if (::access(daemon.c_str(), X_OK) != 0) {
+    report.fail(fmt::format("supervisor program {} is missing: reinstall portsafe (cmake --install)", daemon));
+  }
+}
+
+void check_command(const std::vector<std::string>& command, Report& report) {
+  const tools::BinaryInfo info = tools::classify_program(command.front(), std::getenv("PATH"));
+  const std::string what = info.path.empty() ? command.front() : info.path;
+  switch (info.kind) {
+    case tools::BinaryKind::not_found:
+      report.fail(fmt::format("{}: command not found (check PATH)", command.front()));
+      return;
+    case tools::BinaryKind::not_executable:
+      report.fail(fmt::format("{} is not executable (chmod +x, or run it through its interpreter)", what));
+      return;
+    default:
+      break;
+  }
+  const std::string detail = info.detail.empty() ? "" : fmt::format(" ({})", info.detail);
+  if (tools::shim_can_reach(info.kind)) {
+    report.ok(fmt::format("{} is a {} program{}: the shim reaches it, so its port-0 binds are coordinated", what,
+                          tools::binary_kind_name(info.kind), detail));
+    return;
+  }
+  report.warn(fmt::format(
+      "{} is a {} program{}: the shim cannot reach it (LD_PRELOAD is not used), so its own port-0 binds are not "
+      "coordinated. Still protected: ports held for it with `portsafe-run --port NAME` (pass {{NAME}} or "
+      "$PORTSAFE_PORT_NAME to it) and sockets handed over with `portsafe-run --listen NAME`",
+      what, tools::binary_kind_name(info.kind), detail));
+}
+
+}  // namespace
+
+int run_doctor(const AdminContext& context, const std::vector<std::string>& command) {
+  Report report;
+  check_runtime_dir(context, report);
+  check_range(report);
+  check_table(context, report);
+  check_supervisor(context, report);
+  check_installation(report);
+  if (!command.empty()) check_command(command, report);
+  return report.failed() ? kExitFailure : kExitOk;
+}
+
+}  // namespace portsafe::admin

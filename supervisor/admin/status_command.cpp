@@ -1,0 +1,132 @@
+#include "status_command.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "portsafe/log.hpp"
+#include "process_info.hpp"
+
+namespace portsafe::admin {
+namespace {
+
+struct Row {
+  uint16_t port;
+  std::string proto, state, job, command, age, label;
+  uint64_t job_id;
+  uint32_t pid;
+  int64_t age_ms;
+};
+
+// Held ports belong to the supervisor's process, but the job leader is who a user asks about.
+uint32_t interesting_pid(const SlotView& view) {
+  if (view.state == SlotState::held || view.state == SlotState::linger) {
+    const uint32_t leader = unpack_identity(view.job_id).pid;
+    if (leader != 0) return leader;
+  }
+  return view.pid;
+}
+
+std::vector<Row> collect_rows(const PortTable& table) {
+  const int64_t now = monotonic_ms();
+  std::vector<Row> rows;
+  for (const SlotView& view : table.list()) {
+    Row row;
+    row.port = view.port;
+    row.proto = protocol_name(view.proto);
+    row.state = slot_state_name(view.state);
+    row.job = view.job_name;
+    row.job_id = view.job_id;
+    row.pid = interesting_pid(view);
+    row.command = read_command_line(row.pid);
+    row.age_ms = std::max<int64_t>(0, now - view.since_ms);
+    row.age = format_age(row.age_ms);
+    row.label = view.label;
+    rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::tie(a.port, a.proto) < std::tie(b.port, b.proto);
+  });
+  return rows;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (const unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+void print_json(const std::vector<Row>& rows) {
+  std::string out = "[";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    out += fmt::format(
+        "{}\n  {{\"port\": {}, \"proto\": {}, \"state\": {}, \"job\": {}, \"job_id\": {}, \"pid\": {}, "
+        "\"command\": {}, \"age_seconds\": {}, \"label\": {}}}",
+        i == 0 ? "" : ",", r.port, json_string(r.proto), json_string(r.state), json_string(r.job), r.job_id, r.pid,
+        json_string(r.command), r.age_ms / 1000, json_string(r.label));
+  }
+  out += rows.empty() ? "]\n" : "\n]\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+void print_table(const std::vector<Row>& rows, const PortTable& table) {
+  size_t job_width = 3;
+  for (const Row& r : rows) job_width = std::max(job_width, r.job.size());
+  std::string out = fmt::format("{:>5}  {:<5} {:<8} {:<{}}  {:>7}  {:>6}  {:<16} {}\n", "PORT", "PROTO", "STATE", "JOB",
+                                job_width, "PID", "AGE", "NAME", "COMMAND");
+  for (const Row& r : rows) {
+    out += fmt::format("{:>5}  {:<5} {:<8} {:<{}}  {:>7}  {:>6}  {:<16} {}\n", r.port, r.proto, r.state, r.job,
+                       job_width, r.pid, r.age, r.label.empty() ? "-" : r.label, r.command.empty() ? "-" : r.command);
+  }
+  const TableCounters c = table.counters();
+  out += fmt::format("{} port(s) claimed in {} (table {}); picks {}, fallbacks {}, full-range events {}, reaped {}\n",
+                     rows.size(), format_range(table.range()), table.name(), c.picks, c.fallbacks,
+                     c.full_range_events, c.reaped);
+  std::fputs(out.c_str(), stdout);
+}
+
+}  // namespace
+
+int run_status(const AdminContext& context, bool json) {
+  if (context.root.empty()) {
+    log_error("{}", context.root_error);
+    return kExitFailure;
+  }
+  TableOpen opened = PortTable::open_existing(context.table_name);
+  if (opened.error == TableError::missing) {
+    if (json) {
+      std::fputs("[]\n", stdout);
+    } else {
+      std::fputs(fmt::format("no port table yet for {}: nothing is claimed\n", context.root).c_str(), stdout);
+    }
+    return kExitOk;
+  }
+  if (!opened.table) {
+    log_error("{}", opened.message);
+    return kExitFailure;
+  }
+  const auto rows = collect_rows(*opened.table);
+  if (json) {
+    print_json(rows);
+  } else {
+    print_table(rows, *opened.table);
+  }
+  return kExitOk;
+}
+
+}  // namespace portsafe::admin
