@@ -1,0 +1,110 @@
+#include "held_port_lookup.hpp"
+
+#include <dirent.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "portsafe/environment.hpp"
+#include "portsafe/log.hpp"
+#include "portsafe/runtime_root.hpp"
+
+namespace portsafe::docker_proxy {
+namespace {
+
+constexpr std::string_view kTablePrefix = "portsafe-";
+
+// Only names table_name() makes: "portsafe-" + 16 lowercase hex digits (never a scratch name).
+bool is_table_name(std::string_view name) {
+  if (name.substr(0, kTablePrefix.size()) != kTablePrefix) return false;
+  const std::string_view hash = name.substr(kTablePrefix.size());
+  return hash.size() == 16 && std::all_of(hash.begin(), hash.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::vector<std::string> list_shm_tables() {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir("/dev/shm");
+  if (dir == nullptr) return names;
+  while (const dirent* entry = ::readdir(dir)) {
+    if (is_table_name(entry->d_name)) names.emplace_back(entry->d_name);
+  }
+  ::closedir(dir);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A root made by resolve_runtime_root() ends in "net-<inode>" of the namespace it serves.
+bool table_in_this_namespace(const PortTable& table, const std::string& tag) {
+  return table.socket_path().find("/" + tag + "/") != std::string::npos;
+}
+
+}  // namespace
+
+HeldPortLease::~HeldPortLease() {
+  if (annotated_ && client_) client_->annotate(wire::Annotate{proto_, port_, ""});
+}
+
+void HeldPortLease::annotate(const std::string& label) {
+  if (!client_) return;
+  const auto result = client_->annotate(wire::Annotate{proto_, port_, label});
+  if (result.ok()) {
+    annotated_ = true;
+  } else {
+    log_debug("cannot label {}/{} in the table: {}", port_, protocol_name(proto_), result.error.message);
+  }
+}
+
+std::vector<std::string> candidate_table_names() {
+  if (const char* root = std::getenv(env::kRuntimeDir); root != nullptr && *root != '\0') {
+    return {table_name(root)};
+  }
+  std::vector<std::string> names = list_shm_tables();
+  return names;
+}
+
+HeldLookup acquire_held_socket(Protocol proto, uint16_t port, const std::string& bind_address, bool listen) {
+  HeldLookup lookup;
+  if (port == 0) return lookup;
+  const std::string tag = network_namespace_tag();
+  // Open every candidate first so those of this namespace can be asked first.
+  std::vector<std::unique_ptr<PortTable>> local, foreign;
+  for (const std::string& name : candidate_table_names()) {
+    TableOpen opened = PortTable::open_existing(name);
+    if (!opened.table) {
+      if (opened.error != TableError::missing) lookup.notes.push_back(opened.message);
+      continue;
+    }
+    const auto view = opened.table->view(proto, port);
+    if (!view || view->state != SlotState::held) continue;
+    (table_in_this_namespace(*opened.table, tag) ? local : foreign).push_back(std::move(opened.table));
+  }
+  for (auto* group : {&local, &foreign}) {
+    for (const auto& table : *group) {
+      const std::string path = table->socket_path();
+      auto client = SupervisorClient::connect_socket(path);
+      if (!client.ok()) {
+        lookup.notes.push_back(client.error.message);
+        continue;
+      }
+      auto acquired = (*client.value)->acquire(wire::Acquire{proto, port, bind_address, listen});
+      if (!acquired.ok()) {
+        lookup.notes.push_back(fmt::format("the supervisor at {} would not hand over {}/{}: {}", path, port,
+                                           protocol_name(proto), acquired.error.message));
+        continue;
+      }
+      HeldSocket held;
+      held.fd = std::move(acquired.value->fd);
+      held.lease = std::make_unique<HeldPortLease>(std::move(*client.value), proto, port);
+      held.socket_path = path;
+      lookup.socket = std::move(held);
+      return lookup;
+    }
+  }
+  return lookup;
+}
+
+}  // namespace portsafe::docker_proxy
