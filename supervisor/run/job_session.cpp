@@ -1,0 +1,96 @@
+#include "run/job_session.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "portsafe/environment.hpp"
+#include "portsafe/install_layout.hpp"
+#include "portsafe/log.hpp"
+#include "portsafe/runtime_root.hpp"
+
+namespace portsafe::run {
+namespace {
+
+std::string describe(const wire::ErrorReply& error) {
+  return fmt::format("{} ({})", error.message, wire::error_code_name(error.code));
+}
+
+}  // namespace
+
+std::string format_identity(const ProcessIdentity& who) { return fmt::format("{}.{}", who.pid, who.start_ticks); }
+
+JobOrigin find_job_origin() {
+  JobOrigin origin;
+  origin.leader = read_own_identity();
+  const char* outer = std::getenv(env::kJobId);
+  if (outer == nullptr || *outer == '\0') return origin;
+  const auto leader = parse_identity(outer);
+  if (!leader) {
+    origin.note = fmt::format("ignoring {}={}: not PID.STARTTICKS; starting a new job", env::kJobId, outer);
+    return origin;
+  }
+  if (!is_process_alive(*leader)) {
+    origin.note = fmt::format("the outer job {} has ended; starting a new job", outer);
+    return origin;
+  }
+  origin.leader = *leader;
+  origin.nested = true;
+  if (const char* name = std::getenv(env::kJob)) origin.outer_name = name;
+  return origin;
+}
+
+SessionResult open_session(const std::string& root, const std::string& job_name, const JobOrigin& origin,
+                           const std::vector<PortSpec>& ports) {
+  SessionResult result;
+  auto connected = SupervisorClient::connect(root, sibling_program(kSupervisorProgram));
+  if (!connected.ok()) {
+    result.error = fmt::format("{}; check `portsafe doctor` and the log {}", connected.error.message,
+                               supervisor_log_path(root));
+    return result;
+  }
+  JobSession session;
+  session.client = std::move(*connected.value);
+
+  auto opened = session.client->open_job(job_name, origin.nested ? pack_identity(origin.leader) : 0);
+  if (!opened.ok()) {
+    result.error = fmt::format("the supervisor refused to open job '{}': {}", job_name, describe(opened.error));
+    return result;
+  }
+  session.opened = std::move(*opened.value);
+
+  if (!ports.empty()) {
+    std::vector<wire::PortRequest> requests;
+    for (const PortSpec& spec : ports) requests.push_back({spec.name, spec.proto, 0});
+    auto reserved = session.client->reserve(requests);
+    if (!reserved.ok()) {
+      result.error = fmt::format("cannot reserve {} port(s): {}", ports.size(), describe(reserved.error));
+      return result;
+    }
+    if (reserved.value->ports.size() != ports.size()) {
+      result.error = fmt::format("the supervisor reserved {} port(s) of {}; upgrade portsafed to match portsafe-run",
+                                 reserved.value->ports.size(), ports.size());
+      return result;
+    }
+    for (size_t i = 0; i < ports.size(); ++i) session.ports.push_back({ports[i], reserved.value->ports[i].port});
+  }
+
+  for (const HeldPort& held : session.ports) {
+    if (!held.spec.listen) continue;
+    wire::Acquire request;
+    request.proto = held.spec.proto;
+    request.port = held.port;
+    request.listen = held.spec.proto == Protocol::tcp;
+    auto acquired = session.client->acquire(request);
+    if (!acquired.ok()) {
+      result.error = fmt::format("cannot acquire the socket of --listen {} (port {}): {}", held.spec.name, held.port,
+                                 describe(acquired.error));
+      return result;
+    }
+    session.sockets.push_back(std::move(acquired.value->fd));
+  }
+  result.session = std::move(session);
+  return result;
+}
+
+}  // namespace portsafe::run
