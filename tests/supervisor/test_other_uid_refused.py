@@ -1,0 +1,48 @@
+"""A client of another uid is dropped without a byte of reply; the supervisor keeps serving."""
+import os
+import pwd
+import shutil
+import subprocess
+
+import pytest
+
+from portsafe_testlib import PYTHON
+from supervisor_wire import Client, start_supervisor
+
+PROBE = """
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(struct.pack("<IHHI", 0x57465350, 1, 7, 0))
+data = s.recv(100)
+print("reply-bytes", len(data))
+"""
+
+
+@pytest.fixture
+def stranger():
+    if os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("setpriv"):
+        pytest.skip("needs root, useradd and setpriv")
+    name = f"psx{os.getpid() % 100000}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                   check=True, timeout=60, capture_output=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], timeout=60, capture_output=True)
+
+
+def test_another_uid_gets_no_reply(ps, stranger):
+    socket_path = start_supervisor(ps)
+    # Let the stranger reach the socket at all (the root is private by design), so that the
+    # supervisor's own SO_PEERCRED check is what refuses it.
+    os.chmod(ps.runtime_dir, 0o711)
+    os.chmod(socket_path, 0o666)
+    out = subprocess.run(["setpriv", f"--reuid={stranger.pw_uid}", f"--regid={stranger.pw_gid}", "--clear-groups",
+                          PYTHON, "-c", PROBE, socket_path], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "reply-bytes 0"
+    assert Client(socket_path).ping() == ps.supervisor_pid()
+    with open(os.path.join(ps.runtime_dir, "portsafed.log")) as log:
+        assert f"uid {stranger.pw_uid}" in log.read()
