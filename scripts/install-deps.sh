@@ -12,6 +12,7 @@ packages=(
   # black-box tests against real programs
   python3 python3-pytest python3-pytest-xdist python3-portpicker
   iproute2 util-linux procps nodejs openjdk-17-jdk-headless nginx-light redis-server
+  python3-gunicorn  # portsafe-run --listen: a real server that accepts LISTEN_FDS
   # benchmark report plot
   gnuplot-nox
 )
