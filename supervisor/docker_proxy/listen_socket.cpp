@@ -24,10 +24,11 @@ int get_int_option(int fd, int level, int name) {
   return value;
 }
 
-// The address the supervisor binds: "" is its wildcard; otherwise host-ip as given.
+// The address the supervisor binds: host-ip as given ("" is its IPv4 wildcard), brackets off.
 std::string supervisor_bind_address(const ProxyOptions& options) {
-  if (options.host_ip.empty() || options.host_ip == "0.0.0.0" || options.host_ip == "::") return "";
-  return options.host_ip;
+  const std::string& ip = options.host_ip;
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') return ip.substr(1, ip.size() - 2);
+  return ip;
 }
 
 uint16_t local_port(int fd) {
