@@ -38,7 +38,12 @@ def start(ps, args, **kw):
 
 
 def wait_file(path, timeout=10.0):
-    return tl.wait_for(lambda: os.path.exists(path) and open(path).read().strip(), timeout=timeout)
+    """Waits (bounded) for path to exist; returns its stripped text, or None if it never appeared.
+    Writers that put content in it must create it atomically (write elsewhere, then rename)."""
+    if not tl.wait_for(lambda: os.path.exists(path), timeout=timeout):
+        return None
+    with open(path) as f:
+        return f.read().strip()
 
 
 def kill_group(proc):

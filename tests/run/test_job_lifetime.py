@@ -11,7 +11,7 @@ def start_job(ps, names, extra=()):
     ready = ps.tmp / "ready"
     args = ["--print"] + [a for n in names for a in ("--port", n)] + list(extra)
     proc = start(ps, args + ["--", "sh", "-c", f'touch {ready}; exec sleep 60'])
-    assert wait_file(ready) is not None and os.path.exists(ready)
+    assert wait_file(ready) is not None
     ports = {}
     while len(ports) < len(names):
         ports.update(parse_print(proc.stderr.readline()))

@@ -15,7 +15,8 @@ RECEIVER = textwrap.dedent("""
         got.append(sig)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(s, handler)
-    open(sys.argv[1], "w").write(str(os.getppid()))
+    open(sys.argv[1] + ".tmp", "w").write(str(os.getppid()))
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     deadline = time.monotonic() + 30
     while not got and time.monotonic() < deadline:
         time.sleep(0.01)
