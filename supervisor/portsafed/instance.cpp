@@ -80,6 +80,13 @@ bool open_listener(const std::string& socket_path, UniqueFd& out, bool& from_sys
     ::unsetenv("LISTEN_FDS");
     ::unsetenv("LISTEN_FDNAMES");
     UniqueFd fd(kSystemdFirstFd);
+    int listening = 0;
+    socklen_t length = sizeof listening;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || listening != 1) {
+      fd.release();  // not ours to close: whatever it is
+      error = "LISTEN_FDS=1 but fd 3 is not a listening socket; check the socket unit (ListenStream=)";
+      return false;
+    }
     ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
     ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
     out = std::move(fd);

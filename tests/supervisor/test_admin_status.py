@@ -33,7 +33,7 @@ def test_status_lists_held_ports_with_job_pid_and_command(ps):
         assert out.returncode == 0, out.stderr
         lines = out.stdout.splitlines()
         assert lines[0].split()[:7] == ["PORT", "PROTO", "STATE", "JOB", "PID", "AGE", "NAME"]
-        rows = {(int(l.split()[0]), l.split()[1]): l for l in lines[1:] if l.split()[0].isdigit()}
+        rows = {(int(l.split()[0]), l.split()[1]): l for l in lines[1:-1]}
         assert set(rows) == {(web, "tcp"), (dns, "udp")}
         web_row = rows[(web, "tcp")].split()
         assert web_row[2] == "held" and web_row[3] == "nightly-7" and web_row[4] == str(holder.pid)

@@ -4,8 +4,15 @@ import os
 import socket
 import subprocess
 
-from portsafe_testlib import wait_for
-from supervisor_wire import Client, process_alive
+from portsafe_testlib import PYTHON
+from supervisor_wire import Client
+
+ACTIVATE = """
+import os, sys
+os.dup2(int(sys.argv[1]), 3)
+os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
+os.execv(sys.argv[2], sys.argv[2:])
+"""
 
 
 def test_serves_the_socket_systemd_passes(ps):
@@ -14,9 +21,9 @@ def test_serves_the_socket_systemd_passes(ps):
     listener.bind(socket_path)
     listener.listen(16)
     # As systemd does: the socket on fd 3, LISTEN_PID set to the pid that execs portsafed.
-    script = f'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --runtime-dir "$1" --foreground --idle-timeout 1'
-    proc = subprocess.Popen(["/bin/sh", "-c", script, ps.program("portsafed"), ps.runtime_dir], env=ps.env,
-                            pass_fds=[listener.fileno()], preexec_fn=lambda: os.dup2(listener.fileno(), 3))
+    proc = subprocess.Popen([PYTHON, "-c", ACTIVATE, str(listener.fileno()), ps.program("portsafed"), "--runtime-dir",
+                             ps.runtime_dir, "--foreground", "--idle-timeout", "1"],
+                            env=ps.env, pass_fds=[listener.fileno()])
     try:
         assert Client(socket_path).ping() == proc.pid
         assert ps.supervisor_pid() == proc.pid
@@ -24,10 +31,19 @@ def test_serves_the_socket_systemd_passes(ps):
         assert proc.wait(timeout=15) == 0
         assert os.path.exists(socket_path)
     finally:
+        listener.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        listener.close()
+
+
+def test_a_descriptor_that_is_not_a_listening_socket_is_refused(ps):
+    with open(os.devnull) as not_a_socket:
+        proc = subprocess.run([PYTHON, "-c", ACTIVATE, str(not_a_socket.fileno()), ps.program("portsafed"),
+                               "--runtime-dir", ps.runtime_dir, "--foreground"],
+                              env=ps.env, pass_fds=[not_a_socket.fileno()], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert "LISTEN_FDS" in proc.stderr
 
 
 def test_units_are_installed():
