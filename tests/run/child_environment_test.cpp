@@ -29,13 +29,13 @@ ChildSettings sample_settings() {
   return s;
 }
 
-TEST(Preload, ShimFirstAndNeverTwice) {
+TEST(RunPreload, ShimFirstAndNeverTwice) {
   EXPECT_EQ(prepend_preload(nullptr, "/p/lib/libportsafe.so"), "/p/lib/libportsafe.so");
   EXPECT_EQ(prepend_preload("libasan.so /other/lib/libportsafe.so:/p/lib/libportsafe.so::libx.so", "/p/lib/libportsafe.so"),
             "/p/lib/libportsafe.so:libasan.so:libx.so");
 }
 
-TEST(ChildEnvironment, SetsJobVariablesAndReplacesInherited) {
+TEST(RunChildEnvironment, SetsJobVariablesAndReplacesInherited) {
   const auto env = build_child_environment(
       {"PATH=/bin", "PORTSAFE_JOB=old", "LD_PRELOAD=libfoo.so", "PORTSAFE_PORT_DB_MAIN=1", "LISTEN_FDS=3", "LISTEN_PID=1"},
       sample_settings());
@@ -52,7 +52,7 @@ TEST(ChildEnvironment, SetsJobVariablesAndReplacesInherited) {
   EXPECT_FALSE(env.listen_pid_index);
 }
 
-TEST(ChildEnvironment, RangeAndLingerOnlyWhenGiven) {
+TEST(RunChildEnvironment, RangeAndLingerOnlyWhenGiven) {
   auto settings = sample_settings();
   settings.range = portsafe::PortRange{20000, 20999};
   settings.linger_seconds = 5;
@@ -61,7 +61,7 @@ TEST(ChildEnvironment, RangeAndLingerOnlyWhenGiven) {
   EXPECT_EQ(values_of(env, "PORTSAFE_LINGER"), std::vector<std::string>{"5"});
 }
 
-TEST(ChildEnvironment, SocketActivationVariables) {
+TEST(RunChildEnvironment, SocketActivationVariables) {
   auto settings = sample_settings();
   settings.listen_names = {"web", "dns"};
   auto env = build_child_environment({}, settings);

@@ -19,14 +19,14 @@ std::string name_with(std::map<std::string, std::string> vars) {
       4242);
 }
 
-TEST(DefaultJobName, GitHubActions) {
+TEST(RunDefaultJobName, GitHubActions) {
   EXPECT_EQ(name_with({{"GITHUB_ACTIONS", "true"}, {"GITHUB_JOB", "test"}, {"GITHUB_RUN_ID", "99"}, {"GITHUB_RUN_ATTEMPT", "2"}}),
             "github:test/99/2");
   // GITHUB_ACTIONS must say true.
   EXPECT_EQ(name_with({{"GITHUB_ACTIONS", "false"}, {"GITHUB_JOB", "test"}}), "run-4242");
 }
 
-TEST(DefaultJobName, GitLabJenkinsBuildkite) {
+TEST(RunDefaultJobName, GitLabJenkinsBuildkite) {
   EXPECT_EQ(name_with({{"GITLAB_CI", "true"}, {"CI_JOB_NAME", "unit"}, {"CI_JOB_ID", "7"}}), "gitlab:unit/7");
   EXPECT_EQ(name_with({{"JENKINS_URL", "http://ci/"}, {"JOB_NAME", "nightly"}, {"BUILD_NUMBER", "31"}}),
             "jenkins:nightly/31");
@@ -34,7 +34,7 @@ TEST(DefaultJobName, GitLabJenkinsBuildkite) {
             "buildkite::test:/ab-1");
 }
 
-TEST(DefaultJobName, MissingVariablesAreSkippedOrFallThrough) {
+TEST(RunDefaultJobName, MissingVariablesAreSkippedOrFallThrough) {
   EXPECT_EQ(name_with({{"GITLAB_CI", "true"}, {"CI_JOB_ID", "7"}}), "gitlab:7");
   EXPECT_EQ(name_with({{"GITLAB_CI", "true"}}), "run-4242");
   EXPECT_EQ(name_with({}), "run-4242");

@@ -10,19 +10,19 @@ namespace {
 
 const portsafe::run::PortsByKey kPorts{{"DB", 20001}, {"WEB_UI", 20002}};
 
-TEST(Placeholders, ReplacedAnywhereInAnArgument) {
+TEST(RunPlaceholders, ReplacedAnywhereInAnArgument) {
   const auto out = expand_placeholders({"docker", "-p", "{{db}}:5432", "--url=http://h:{{web-ui}}/x{{DB}}"}, kPorts);
   ASSERT_TRUE(out.ok()) << out.error;
   EXPECT_EQ(out.args, (std::vector<std::string>{"docker", "-p", "20001:5432", "--url=http://h:20002/x20001"}));
 }
 
-TEST(Placeholders, UnknownNameIsAnError) {
+TEST(RunPlaceholders, UnknownNameIsAnError) {
   const auto out = expand_placeholders({"x", "{{cache}}"}, kPorts);
   EXPECT_FALSE(out.ok());
   EXPECT_NE(out.error.find("--port cache"), std::string::npos) << out.error;
 }
 
-TEST(Placeholders, OtherBracesPassThrough) {
+TEST(RunPlaceholders, OtherBracesPassThrough) {
   const std::vector<std::string> args{"{{.Names}}", "{{ json . }}", "{db}", "{{", "}}", "{{}}", "${{x y}}"};
   const auto out = expand_placeholders(args, kPorts);
   ASSERT_TRUE(out.ok()) << out.error;
@@ -30,7 +30,7 @@ TEST(Placeholders, OtherBracesPassThrough) {
   EXPECT_TRUE(placeholder_names(args).empty());
 }
 
-TEST(Placeholders, NamesAreListed) {
+TEST(RunPlaceholders, NamesAreListed) {
   EXPECT_EQ(placeholder_names({"{{a}}-{{b}}", "c"}), (std::vector<std::string>{"a", "b"}));
 }
 

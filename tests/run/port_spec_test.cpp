@@ -6,7 +6,7 @@
 using namespace portsafe::run;
 using portsafe::Protocol;
 
-TEST(PortSpec, NameWithOptionalProtocol) {
+TEST(RunPortSpec, NameWithOptionalProtocol) {
   auto tcp = parse_port_spec("db-main_2", false);
   ASSERT_TRUE(tcp.ok()) << tcp.error;
   EXPECT_EQ(tcp.value->name, "db-main_2");
@@ -22,7 +22,7 @@ TEST(PortSpec, NameWithOptionalProtocol) {
   EXPECT_EQ(parse_port_spec("web/tcp", false).value->proto, Protocol::tcp);
 }
 
-TEST(PortSpec, BadNamesAndProtocolsAreRefused) {
+TEST(RunPortSpec, BadNamesAndProtocolsAreRefused) {
   for (const char* text : {"", "/udp", "a b", "a.b", "{{x}}", "db/sctp", "db/", "é"}) {
     auto spec = parse_port_spec(text, false);
     EXPECT_FALSE(spec.ok()) << text;
@@ -31,12 +31,12 @@ TEST(PortSpec, BadNamesAndProtocolsAreRefused) {
   }
 }
 
-TEST(PortSpec, EnvironmentKey) {
+TEST(RunPortSpec, EnvironmentKey) {
   EXPECT_EQ(port_env_key("db-main"), "DB_MAIN");
   EXPECT_EQ(port_env_key("Web_2"), "WEB_2");
 }
 
-TEST(PortSpec, DuplicatesCollideByEnvironmentName) {
+TEST(RunPortSpec, DuplicatesCollideByEnvironmentName) {
   const PortSpec web{"web", Protocol::tcp, false};
   EXPECT_FALSE(find_duplicate_name({web, {"db", Protocol::tcp, false}}));
   EXPECT_TRUE(find_duplicate_name({web, {"WEB", Protocol::tcp, true}}));
@@ -44,13 +44,13 @@ TEST(PortSpec, DuplicatesCollideByEnvironmentName) {
   EXPECT_TRUE(find_duplicate_name({web, {"web", Protocol::udp, false}}));
 }
 
-TEST(Linger, WholeSecondsUpToADay) {
+TEST(RunLinger, WholeSecondsUpToADay) {
   EXPECT_EQ(*parse_linger("0").value, 0u);
   EXPECT_EQ(*parse_linger("86400").value, 86400u);
   for (const char* text : {"", "-1", "1.5", "86401", "ten", "5s"}) EXPECT_FALSE(parse_linger(text).ok()) << text;
 }
 
-TEST(JobName, PrintableAndBounded) {
+TEST(RunJobName, PrintableAndBounded) {
   EXPECT_FALSE(check_job_name("github:test/123/1"));
   EXPECT_TRUE(check_job_name(""));
   EXPECT_TRUE(check_job_name("a\nb"));
