@@ -55,6 +55,7 @@ std::vector<PortRange> parse_port_list(std::string_view text) {
     std::string_view item = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     while (!item.empty() && (item.back() == '\n' || item.back() == ' ')) item.remove_suffix(1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     if (item.empty()) continue;
     const auto dash = item.find('-');
     uint32_t low = 0;

@@ -1,0 +1,74 @@
+// Range parsing and the default range below the kernel's ephemeral range.
+#include "portsafe/port_range.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace portsafe {
+namespace {
+
+TEST(PortRange, ParsesLowDashHigh) {
+  const auto parsed = parse_port_range("20000-29999");
+  ASSERT_TRUE(parsed.ok) << parsed.error;
+  EXPECT_EQ(parsed.range, (PortRange{20000, 29999}));
+  EXPECT_EQ(parsed.range.size(), 10000u);
+  EXPECT_TRUE(parse_port_range("1024-1024").ok);
+  EXPECT_TRUE(parse_port_range("65535-65535").ok);
+}
+
+TEST(PortRange, RefusesBadRangesWithAValidExample) {
+  for (const char* bad : {"", "20000", "-", "20000-", "-20000", "a-b", "30000-20000", "80-90", "1000-2000",
+                          "20000-70000", "20000-29999x", " 20000-29999", "20000--29999", "123456-123457"}) {
+    const auto parsed = parse_port_range(bad);
+    EXPECT_FALSE(parsed.ok) << bad;
+    EXPECT_NE(parsed.error.find("LOW-HIGH"), std::string::npos) << parsed.error;
+  }
+}
+
+TEST(PortRange, DefaultLiesRightBelowTheEphemeralRange) {
+  const auto range = default_port_range(PortRange{32768, 60999});
+  ASSERT_TRUE(range.ok);
+  EXPECT_EQ(range.range.high, 32767);
+  EXPECT_EQ(range.range.size(), kDefaultRangeSize);
+}
+
+TEST(PortRange, DefaultShrinksWhenLittleRoomIsLeft) {
+  const auto range = default_port_range(PortRange{5000, 60999});
+  ASSERT_TRUE(range.ok);
+  EXPECT_EQ(range.range, (PortRange{1024, 4999}));
+  const auto none = default_port_range(PortRange{1100, 60999});
+  EXPECT_FALSE(none.ok);
+  EXPECT_NE(none.error.find("PORTSAFE_RANGE"), std::string::npos);
+}
+
+TEST(PortRange, EnvironmentOverridesAndBadValuesSayWhichVariable) {
+  setenv("PORTSAFE_RANGE", "40000-40099", 1);
+  auto parsed = resolve_port_range();
+  EXPECT_TRUE(parsed.ok);
+  EXPECT_EQ(parsed.range, (PortRange{40000, 40099}));
+  setenv("PORTSAFE_RANGE", "nonsense", 1);
+  parsed = resolve_port_range();
+  EXPECT_FALSE(parsed.ok);
+  EXPECT_EQ(parsed.error.rfind("PORTSAFE_RANGE: ", 0), 0u) << parsed.error;
+  unsetenv("PORTSAFE_RANGE");
+}
+
+TEST(PortRange, ParsesReservedPortLists) {
+  const auto list = parse_port_list("8080,9000-9010, 20001\n");
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0], (PortRange{8080, 8080}));
+  EXPECT_EQ(list[1], (PortRange{9000, 9010}));
+  EXPECT_EQ(list[2], (PortRange{20001, 20001}));
+  EXPECT_TRUE(parse_port_list("").empty());
+  EXPECT_TRUE(parse_port_list("x,9-1,70000").empty());
+}
+
+TEST(PortRange, ReadsTheKernelsEphemeralRange) {
+  const PortRange ephemeral = read_ephemeral_range();
+  EXPECT_LE(ephemeral.low, ephemeral.high);
+  EXPECT_GT(ephemeral.low, 0);
+}
+
+}  // namespace
+}  // namespace portsafe
