@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <cstdlib>
 
 #include "portsafe/environment.hpp"
@@ -11,6 +14,16 @@
 
 namespace portsafe::run {
 namespace {
+
+// A supervisor that accepts but never answers (stopped, wedged) must not hang the job runner: each
+// setup request gets this long; the connection then idles, without a timeout, for the job's life.
+constexpr int kSetupTimeoutSeconds = 5;
+
+void set_io_timeout(int fd, int seconds) {
+  const timeval timeout{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+}
 
 std::string describe(const wire::ErrorReply& error) {
   return fmt::format("{} ({})", error.message, wire::error_code_name(error.code));
@@ -51,10 +64,12 @@ SessionResult open_session(const std::string& root, const std::string& job_name,
   }
   JobSession session;
   session.client = std::move(*connected.value);
+  set_io_timeout(session.client->fd(), kSetupTimeoutSeconds);
 
   auto opened = session.client->open_job(job_name, origin.nested ? pack_identity(origin.leader) : 0);
   if (!opened.ok()) {
-    result.error = fmt::format("the supervisor refused to open job '{}': {}", job_name, describe(opened.error));
+    result.error = fmt::format("the supervisor did not open job '{}': {}; check `portsafe doctor` and the log {}",
+                               job_name, describe(opened.error), supervisor_log_path(root));
     return result;
   }
   session.opened = std::move(*opened.value);
@@ -89,6 +104,7 @@ SessionResult open_session(const std::string& root, const std::string& job_name,
     }
     session.sockets.push_back(std::move(acquired.value->fd));
   }
+  set_io_timeout(session.client->fd(), 0);
   result.session = std::move(session);
   return result;
 }

@@ -59,3 +59,16 @@ def test_help_and_version_exit_0(ps):
         assert documented in out.stdout, documented
     out = ps.run([run_prog(ps), "--version"])
     assert out.returncode == 0 and out.stdout.startswith("portsafe-run ")
+
+
+def test_silent_supervisor_is_125_not_a_hang(ps):
+    # Something listens on the supervisor's socket but never answers (a wedged supervisor).
+    import socket
+    with socket.socket(socket.AF_UNIX) as wedged:
+        wedged.bind(os.path.join(ps.runtime_dir, "portsafed.sock"))
+        wedged.listen(8)
+        marker = ps.tmp / "ran"
+        out = ps.run([run_prog(ps), "--", "touch", str(marker)], timeout=60)
+    assert out.returncode == 125
+    assert len(out.stderr.strip().splitlines()) == 1 and "supervisor" in out.stderr, out.stderr
+    assert not marker.exists()
