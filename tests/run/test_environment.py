@@ -79,3 +79,13 @@ def test_quiet_and_verbose(ps):
     assert quiet.returncode == 0 and quiet.stderr == ""
     default = ps.run([run_prog(ps), "--port", "web", "--", "true"])
     assert default.stderr == ""
+
+
+def test_range_limits_the_commands_port_zero_picks(ps):
+    # End to end through the shim: COMMAND's bind(0) ports come from --range.
+    ps.set_range(20000, 20999)
+    picker = "import socket\nfor _ in range(5):\n    s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+    out = ps.run([run_prog(ps), "--range", "20100-20109", "--", PYTHON, "-c", picker])
+    assert out.returncode == 0, out.stderr
+    ports = [int(p) for p in out.stdout.split()]
+    assert len(ports) == 5 and all(20100 <= p <= 20109 for p in ports), ports
