@@ -1,6 +1,8 @@
 #include "run/launch.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +31,60 @@ void write_all(int fd, const void* data, size_t size) noexcept {
     p += n;
     size -= static_cast<size_t>(n);
   }
+}
+
+// What the child needs, all prepared before it exists.
+struct ChildStart {
+  const sigset_t* mask;
+  int count;
+  const int* sources;  // become 3, 4, ...
+  char* listen_pid;    // the LISTEN_PID entry to fill in, or null
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  char* const* sh_argv;
+  int error_fd;
+};
+
+// The child's whole life before exec: async-signal-safe calls only, no allocation (it may share
+// the parent's memory, see spawn_child).
+int run_child(void* arg) {
+  const ChildStart& start = *static_cast<const ChildStart*>(arg);
+  ::sigprocmask(SIG_SETMASK, start.mask, nullptr);
+  for (int i = 0; i < start.count; ++i) {
+    if (::dup2(start.sources[i], 3 + i) < 0) {
+      const int error = errno;
+      write_all(start.error_fd, &error, sizeof error);
+      ::_exit(125);
+    }
+  }
+  if (start.listen_pid != nullptr) fill_listen_pid(start.listen_pid, static_cast<long>(::getpid()));
+  ::execve(start.path, start.argv, start.envp);
+  if (errno == ENOEXEC) ::execve(start.sh_argv[0], start.sh_argv, start.envp);
+  const int error = errno;
+  write_all(start.error_fd, &error, sizeof error);
+  ::_exit(exit_code_for_exec_errno(error));
+}
+
+// Like posix_spawn: the child shares our memory and we wait until it has exec'd (CLONE_VM |
+// CLONE_VFORK), which skips copying the page tables that fork would. That saves a noticeable part
+// of portsafe-run's per-launch cost. Sanitizer runtimes do not follow a clone onto a private
+// stack, so sanitizer builds use fork.
+pid_t spawn_child(ChildStart& start) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const pid_t pid = ::fork();
+  if (pid == 0) run_child(&start);
+  return pid;
+#else
+  constexpr size_t kStackBytes = 64 * 1024;
+  void* stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  const pid_t pid = ::clone(run_child, static_cast<char*>(stack) + kStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+  const int error = errno;
+  ::munmap(stack, kStackBytes);  // the child has exec'd or exited: CLONE_VFORK waited for that
+  errno = error;
+  return pid;
+#endif
 }
 
 }  // namespace
@@ -69,26 +125,15 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
   std::vector<char*> sh_argv = pointers_to(sh_args);
   char* listen_pid = plan.environment.listen_pid_index ? envp[*plan.environment.listen_pid_index] : nullptr;
 
-  const pid_t pid = ::fork();
+  ChildStart start{&child_mask, count, {}, listen_pid, plan.path.c_str(), argv.data(), envp.data(), sh_argv.data(),
+                   error_write.get()};
+  std::vector<int> source_numbers;
+  for (const UniqueFd& fd : sources) source_numbers.push_back(fd.get());
+  start.sources = source_numbers.data();
+  const pid_t pid = spawn_child(start);
   if (pid < 0) {
     result.exec_errno = errno;
     return result;
-  }
-  if (pid == 0) {
-    ::sigprocmask(SIG_SETMASK, &child_mask, nullptr);
-    for (int i = 0; i < count; ++i) {
-      if (::dup2(sources[static_cast<size_t>(i)].get(), 3 + i) < 0) {
-        const int error = errno;
-        write_all(error_write.get(), &error, sizeof error);
-        ::_exit(125);
-      }
-    }
-    if (listen_pid != nullptr) fill_listen_pid(listen_pid, static_cast<long>(::getpid()));
-    ::execve(plan.path.c_str(), argv.data(), envp.data());
-    if (errno == ENOEXEC) ::execve(sh_argv[0], sh_argv.data(), envp.data());
-    const int error = errno;
-    write_all(error_write.get(), &error, sizeof error);
-    ::_exit(exit_code_for_exec_errno(error));
   }
 
   result.pid = pid;
