@@ -25,10 +25,10 @@ std::chrono::milliseconds udp_idle_timeout();
 // Where a reply must come from: the local address the client's datagram was sent to (from
 // IP_PKTINFO / IPV6_PKTINFO), so a wildcard-bound socket answers from the right address.
 struct ReplySource {
-  int level = 0;  // 0: no ancillary data (the socket has one address)
+  int level = 0;
   int type = 0;
+  size_t length = 0;  // 0: no ancillary data to send (IPPROTO_IP is level 0 too)
   uint8_t data[sizeof(in6_pktinfo)] = {};
-  size_t length = 0;
 };
 
 struct UdpFlow {

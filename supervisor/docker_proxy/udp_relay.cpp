@@ -35,9 +35,13 @@ ReplySource read_reply_source(msghdr& message) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo info{};
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      // Reply from the address the client used; let routing choose the interface.
+      // Reply from the address the client wrote to (the header's destination; ipi_spec_dst is
+      // the routing's preferred address, which differs for e.g. 127.0.0.3); let routing choose
+      // the interface. A broadcast or multicast destination cannot be a source: use spec_dst.
       in_pktinfo reply{};
-      reply.ipi_spec_dst = info.ipi_spec_dst;
+      const uint32_t destination = ntohl(info.ipi_addr.s_addr);
+      const bool unicast = !IN_MULTICAST(destination) && destination != INADDR_BROADCAST;
+      reply.ipi_spec_dst = unicast ? info.ipi_addr : info.ipi_spec_dst;
       source.level = IPPROTO_IP;
       source.type = IP_PKTINFO;
       source.length = sizeof reply;
@@ -161,7 +165,7 @@ void UdpRelay::receive_from_container(uint64_t flow_id) {
     message.msg_namelen = flow->client_length;
     message.msg_iov = &io;
     message.msg_iovlen = 1;
-    if (flow->source.level != 0) {
+    if (flow->source.length != 0) {
       message.msg_control = control;
       message.msg_controllen = CMSG_SPACE(flow->source.length);
       cmsghdr* c = CMSG_FIRSTHDR(&message);

@@ -11,6 +11,7 @@ import signal
 import socket
 import socketserver
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -33,9 +34,10 @@ def mapping_args(proto, host_port, container_ip, container_port, host_ip="0.0.0.
 
 
 class ProxyProcess:
-    def __init__(self, proc, status):
+    def __init__(self, proc, status, log_path=None):
         self.proc = proc
         self.status = status  # what fd 3 said: "0\n", "1\n...", or "" (closed without a word)
+        self.log_path = log_path
 
     @property
     def ready(self):
@@ -52,11 +54,11 @@ class ProxyProcess:
             raise AssertionError(f"proxy did not stop within {timeout}s of signal {sig}")
 
     def stderr(self):
-        if self.proc.stderr is None:
+        """What the proxy wrote on stderr so far (a file: a pipe nobody reads could block it)."""
+        if not self.log_path:
             return ""
-        with contextlib.suppress(Exception):
-            return self.proc.stderr.read().decode(errors="replace")
-        return ""
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
 
 
 def read_status(fd, proc, timeout=STATUS_TIMEOUT):
@@ -95,23 +97,30 @@ def start_proxy(args, env, program=None, listen_sock=None, stdio_null=False, sta
                 os.close(fd)
 
     out = subprocess.DEVNULL if stdio_null else None
-    proc = subprocess.Popen(list(prefix) + [program] + list(args), env=env, close_fds=False, preexec_fn=place_fds,
-                            stdin=subprocess.DEVNULL, stdout=out,
-                            stderr=subprocess.DEVNULL if stdio_null else subprocess.PIPE)
-    os.close(write_end)
+    log_fd, log_path = tempfile.mkstemp(prefix="proxy-", suffix=".log")
+    try:
+        proc = subprocess.Popen(list(prefix) + [program] + list(args), env=env, close_fds=False,
+                                preexec_fn=place_fds, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.DEVNULL if stdio_null else log_fd)
+    finally:
+        os.close(log_fd)
+        os.close(write_end)
     try:
         status = read_status(read_end, proc)
     finally:
         os.close(read_end)
-    return ProxyProcess(proc, status)
+    return ProxyProcess(proc, status, None if stdio_null else log_path)
 
 
 @contextlib.contextmanager
 def running_proxy(args, env, **kw):
     p = start_proxy(args, env, **kw)
     try:
-        assert p.ready, f"proxy did not report ready: status={p.status!r} stderr={p.stderr() if p.proc.poll() is not None else ''}"
+        assert p.ready, f"proxy did not report ready: status={p.status!r} stderr={p.stderr()}"
         yield p
+    except BaseException:
+        print("proxy stderr:\n" + p.stderr())
+        raise
     finally:
         if p.proc.poll() is None:
             p.stop()
@@ -140,6 +149,7 @@ def free_port(proto="tcp", host="127.0.0.1"):
 class _ThreadingTCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024
 
 
 class EchoHandler(socketserver.BaseRequestHandler):
