@@ -45,11 +45,13 @@ bool table_in_this_namespace(const PortTable& table, const std::string& tag) {
 }  // namespace
 
 HeldPortLease::~HeldPortLease() {
-  if (annotated_ && client_) client_->annotate(wire::Annotate{proto_, port_, ""});
+  if (annotated_ && client_) client_->annotate(wire::Annotate{proto_, port_, name_});
 }
 
-void HeldPortLease::annotate(const std::string& label) {
+void HeldPortLease::annotate(const std::string& target) {
   if (!client_) return;
+  std::string label = "-> " + target;
+  if (!name_.empty() && name_.size() + 1 + label.size() < kNameBytes) label = name_ + " " + label;
   const auto result = client_->annotate(wire::Annotate{proto_, port_, label});
   if (result.ok()) {
     annotated_ = true;
@@ -71,7 +73,11 @@ HeldLookup acquire_held_socket(Protocol proto, uint16_t port, const std::string&
   if (port == 0) return lookup;
   const std::string tag = network_namespace_tag();
   // Open every candidate first so those of this namespace can be asked first.
-  std::vector<std::unique_ptr<PortTable>> local, foreign;
+  struct Candidate {
+    std::unique_ptr<PortTable> table;
+    std::string name;  // the held port's label: the job's name for it
+  };
+  std::vector<Candidate> local, foreign;
   for (const std::string& name : candidate_table_names()) {
     TableOpen opened = PortTable::open_existing(name);
     if (!opened.table) {
@@ -80,11 +86,12 @@ HeldLookup acquire_held_socket(Protocol proto, uint16_t port, const std::string&
     }
     const auto view = opened.table->view(proto, port);
     if (!view || view->state != SlotState::held) continue;
-    (table_in_this_namespace(*opened.table, tag) ? local : foreign).push_back(std::move(opened.table));
+    const bool here = table_in_this_namespace(*opened.table, tag);
+    (here ? local : foreign).push_back(Candidate{std::move(opened.table), view->label});
   }
   for (auto* group : {&local, &foreign}) {
-    for (const auto& table : *group) {
-      const std::string path = table->socket_path();
+    for (const Candidate& candidate : *group) {
+      const std::string path = candidate.table->socket_path();
       auto client = SupervisorClient::connect_socket(path);
       if (!client.ok()) {
         lookup.notes.push_back(client.error.message);
@@ -98,7 +105,7 @@ HeldLookup acquire_held_socket(Protocol proto, uint16_t port, const std::string&
       }
       HeldSocket held;
       held.fd = std::move(acquired.value->fd);
-      held.lease = std::make_unique<HeldPortLease>(std::move(*client.value), proto, port);
+      held.lease = std::make_unique<HeldPortLease>(std::move(*client.value), proto, port, candidate.name);
       held.socket_path = path;
       lookup.socket = std::move(held);
       return lookup;

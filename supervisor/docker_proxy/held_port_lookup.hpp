@@ -21,17 +21,20 @@ namespace portsafe::docker_proxy {
 // so the label ("-> 172.17.0.2:80", shown by `portsafe status`) can be cleared at exit.
 class HeldPortLease {
  public:
-  HeldPortLease(std::unique_ptr<SupervisorClient> client, Protocol proto, uint16_t port)
-      : client_(std::move(client)), proto_(proto), port_(port) {}
+  // name: the label the port had (the job's port name), put back when the proxy stops.
+  HeldPortLease(std::unique_ptr<SupervisorClient> client, Protocol proto, uint16_t port, std::string name)
+      : client_(std::move(client)), proto_(proto), port_(port), name_(std::move(name)) {}
   ~HeldPortLease();
   HeldPortLease(const HeldPortLease&) = delete;
   HeldPortLease& operator=(const HeldPortLease&) = delete;
-  void annotate(const std::string& label);
+  // Labels the port "NAME -> TARGET" (just "-> TARGET" when that does not fit the table).
+  void annotate(const std::string& target);
 
  private:
   std::unique_ptr<SupervisorClient> client_;
   Protocol proto_;
   uint16_t port_;
+  std::string name_;
   bool annotated_ = false;
 };
 

@@ -65,7 +65,7 @@ int serve(const ProxyOptions& options, int stop_fd) {
   ListenSocket& socket = obtained.socket;
 
   if (const std::string real = real_proxy_path(); !real.empty()) {
-    if (socket.lease) socket.lease->annotate("-> " + format_endpoint(options.container));
+    if (socket.lease) socket.lease->annotate(format_endpoint(options.container));
     return fail(exec_real_proxy(real, options, socket.fd.get()));
   }
 
@@ -75,7 +75,7 @@ int serve(const ProxyOptions& options, int stop_fd) {
   } else {
     relay = std::make_unique<UdpRelay>(std::move(socket.fd), options.container, udp_idle_timeout());
   }
-  if (socket.lease) socket.lease->annotate("-> " + format_endpoint(options.container));
+  if (socket.lease) socket.lease->annotate(format_endpoint(options.container));
   log_info("serving {} with the socket from {}", describe_mapping(options), socket_source_name(socket.source));
   report_ready();
   if (const char* error = relay->run(stop_fd)) {

@@ -56,7 +56,7 @@ void report_ready() {
   if (g_status_open) {
     write_status("0\n");
   } else {
-    log_info("serving");
+    log_debug("ready (no status pipe on fd 3)");
   }
 }
 

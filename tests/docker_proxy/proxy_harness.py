@@ -234,3 +234,46 @@ def udp_exchange(sock, dest, payload, timeout=3.0):
     sock.settimeout(timeout)
     sock.sendto(payload, dest)
     return sock.recvfrom(65536)
+
+
+# ---- jobs that hold ports (portsafe-run --port) -----------------------------------------------
+
+class HeldJob:
+    def __init__(self, proc, port):
+        self.proc = proc
+        self.port = port
+
+
+@contextlib.contextmanager
+def held_job(ps, name="web", proto="tcp", env=None):
+    """A job holding one named port for its lifetime: portsafe-run --port NAME -- (prints it, sleeps)."""
+    spec = name if proto == "tcp" else f"{name}/udp"
+    key = "PORTSAFE_PORT_" + name.upper().replace("-", "_")
+    proc = subprocess.Popen([portsafe_testlib.program("portsafe-run"), "--port", spec, "--",
+                             "/bin/sh", "-c", f'echo "${key}"; exec sleep 600'],
+                            env=env or ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        line = proc.stdout.readline().strip() if ready else ""
+        assert line.isdigit(), f"portsafe-run did not start: {line!r} {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
+        yield HeldJob(proc, int(line))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def port_status(ps, port, proto="tcp"):
+    """The `portsafe status --json` entry of a port, or None."""
+    import json
+    r = ps.run([portsafe_testlib.program("portsafe"), "status", "--json"])
+    if r.returncode != 0:
+        return None
+    for entry in json.loads(r.stdout):
+        if entry["port"] == port and entry["proto"] == proto:
+            return entry
+    return None
