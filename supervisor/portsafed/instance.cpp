@@ -33,14 +33,14 @@ bool socket_answers(const std::string& path) {
   return fd && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
 }
 
-bool from_systemd_activation() {
+}  // namespace
+
+bool systemd_passed_socket() {
   const char* pid = std::getenv("LISTEN_PID");
   const char* fds = std::getenv("LISTEN_FDS");
   if (pid == nullptr || fds == nullptr) return false;
   return std::strtol(pid, nullptr, 10) == ::getpid() && std::strcmp(fds, "1") == 0;
 }
-
-}  // namespace
 
 LockOutcome take_instance_lock(const std::string& root, UniqueFd& lock_out, std::string& error) {
   const std::string path = supervisor_lock_path(root);
@@ -74,7 +74,7 @@ void record_pid(int lock_fd) {
 void clear_pid(int lock_fd) { [[maybe_unused]] const int ignored = ::ftruncate(lock_fd, 0); }
 
 bool open_listener(const std::string& socket_path, UniqueFd& out, bool& from_systemd, std::string& error) {
-  from_systemd = from_systemd_activation();
+  from_systemd = systemd_passed_socket();
   if (from_systemd) {
     ::unsetenv("LISTEN_PID");
     ::unsetenv("LISTEN_FDS");

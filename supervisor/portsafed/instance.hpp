@@ -19,6 +19,9 @@ void record_pid(int lock_fd);
 // Empties the lock file on a clean exit, so nobody signals a pid that may be reused.
 void clear_pid(int lock_fd);
 
+// True when systemd passed us the listening socket (LISTEN_PID is our pid, LISTEN_FDS=1).
+bool systemd_passed_socket();
+
 // The listening socket: systemd's (LISTEN_PID == our pid, LISTEN_FDS == 1: fd 3), else a new one
 // at socket_path (mode 0600; a stale socket file is replaced). from_systemd tells which.
 bool open_listener(const std::string& socket_path, UniqueFd& out, bool& from_systemd, std::string& error);

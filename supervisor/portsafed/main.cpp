@@ -31,12 +31,21 @@ struct Options {
   std::string log_level;
 };
 
-// Leaves the caller's session: the parent returns at once, the child serves. Called after the
-// socket listens, so a client that started us can connect as soon as we return.
-void detach(const std::string& log_path) {
+// Leaves the caller's session: the child serves, the parent exits once the child listens (or
+// failed), so whoever ran `portsafed` can connect as soon as it returns. Returns the write end of
+// the readiness pipe in the child (-1 when serving in the foreground after a failed fork).
+int detach(const std::string& log_path) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return -1;
   const pid_t child = ::fork();
-  if (child < 0) return;  // serve in the foreground rather than not at all
-  if (child > 0) ::_exit(kExitOk);
+  if (child < 0) return -1;  // serve in the foreground rather than not at all
+  if (child > 0) {
+    ::close(ready[1]);
+    char status = 1;
+    const bool told = ::read(ready[0], &status, 1) == 1;
+    ::_exit(told && status == 0 ? kExitOk : kExitFailure);
+  }
+  ::close(ready[0]);
   ::setsid();
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd >= 0) {
@@ -47,6 +56,13 @@ void detach(const std::string& log_path) {
     const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     ::dup2(log_fd >= 0 ? log_fd : null_fd, STDERR_FILENO);
   }
+  return ready[1];
+}
+
+void tell_parent(int ready_fd, char status) {
+  if (ready_fd < 0) return;
+  [[maybe_unused]] const ssize_t n = ::write(ready_fd, &status, 1);
+  ::close(ready_fd);
 }
 
 int serve(const Options& options) {
@@ -74,15 +90,20 @@ int serve(const Options& options) {
   }
   // A dead supervisor's holds are freed now (their owner is gone); live claims stay.
   const size_t reaped = table.table->reap(monotonic_ms());
+  // The pid is in the lock file before the socket answers: whoever can talk to us can signal us.
+  const int ready_fd =
+      options.foreground || supervisor::systemd_passed_socket() ? -1 : detach(supervisor_log_path(root.path));
+  supervisor::record_pid(lock.get());
   UniqueFd listener;
   bool from_systemd = false;
   const std::string socket_path = supervisor_socket_path(root.path);
   if (!supervisor::open_listener(socket_path, listener, from_systemd, error)) {
     log_error("{}", error);
+    supervisor::clear_pid(lock.get());
+    tell_parent(ready_fd, 1);
     return kExitFailure;
   }
-  if (!options.foreground && !from_systemd) detach(supervisor_log_path(root.path));
-  supervisor::record_pid(lock.get());
+  tell_parent(ready_fd, 0);
   log_info("serving {} (table {}, range {}, reaped {} stale slot(s))", socket_path, table.table->name(),
            format_range(table.table->range()), reaped);
   supervisor::ServerOptions server_options;
