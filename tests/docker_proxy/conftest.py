@@ -15,5 +15,7 @@ def debian_docker_proxy():
     result = subprocess.run([os.path.join(ROOT, "scripts", "fetch-docker-proxy.sh"), cache],
                             capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
+        # ctest fetches it before (test docker_proxy.fetch_debian_docker_proxy, outside the
+        # network namespace); only a run without apt access gets here.
         pytest.skip(f"Debian's docker-proxy unavailable: {result.stderr.strip()}")
     return result.stdout.strip()

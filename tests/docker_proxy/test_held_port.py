@@ -48,3 +48,13 @@ def test_port_nobody_holds_is_bound_by_the_proxy_itself(ps):
         with running_proxy(mapping_args("tcp", port, cip, cport), env) as p:
             assert "socket from its own bind" in p.stderr()
             assert tcp_exchange("127.0.0.1", port, b"own") == b"own"
+
+
+def test_supervisor_found_through_the_tables_without_runtime_dir(ps):
+    """dockerd's environment has no PORTSAFE_RUNTIME_DIR: the proxy scans /dev/shm/portsafe-*."""
+    env = {k: v for k, v in ps.env.items() if k != "PORTSAFE_RUNTIME_DIR"}
+    env["PORTSAFE_LOG"] = "info"
+    with held_job(ps, "web") as job, tcp_backend(EchoHandler) as (cip, cport):
+        with running_proxy(mapping_args("tcp", job.port, cip, cport), env) as p:
+            assert f"held by the supervisor at {ps.runtime_dir}/portsafed.sock" in p.stderr()
+            assert tcp_exchange("127.0.0.1", job.port, b"scanned") == b"scanned"
