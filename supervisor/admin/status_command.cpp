@@ -47,10 +47,37 @@ std::vector<Row> collect_rows(const PortTable& table) {
     row.label = view.label;
     rows.push_back(std::move(row));
   }
+  return rows;
+}
+
+// Ports the supervisor holds outside the table's range (privileged ports, say) are in no table
+// slot: only the supervisor can tell about them, when it runs.
+void add_untracked_holds(const AdminContext& context, const PortTable& table, std::vector<Row>& rows) {
+  auto client = connect_running_supervisor(context);
+  if (!client) return;
+  const auto status = client->status();
+  if (!status.ok()) return;
+  for (const auto& e : status.value->entries) {
+    if (table.range().contains(e.port)) continue;
+    Row row;
+    row.port = e.port;
+    row.proto = protocol_name(e.proto);
+    row.state = slot_state_name(e.state);
+    row.job = e.job_name;
+    row.job_id = e.job_id;
+    row.pid = unpack_identity(e.job_id).pid != 0 ? unpack_identity(e.job_id).pid : e.pid;
+    row.command = read_command_line(row.pid);
+    row.age_ms = static_cast<int64_t>(e.age_ms);
+    row.age = format_age(row.age_ms);
+    row.label = e.label;
+    rows.push_back(std::move(row));
+  }
+}
+
+void sort_rows(std::vector<Row>& rows) {
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return std::tie(a.port, a.proto) < std::tie(b.port, b.proto);
   });
-  return rows;
 }
 
 std::string json_string(const std::string& text) {
@@ -120,7 +147,9 @@ int run_status(const AdminContext& context, bool json) {
     log_error("{}", opened.message);
     return kExitFailure;
   }
-  const auto rows = collect_rows(*opened.table);
+  auto rows = collect_rows(*opened.table);
+  add_untracked_holds(context, *opened.table, rows);
+  sort_rows(rows);
   if (json) {
     print_json(rows);
   } else {
