@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""One test worker using the pick-a-port idiom, the way countless test suites do:
+
+    s = socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    ... hand `port` to a server, which binds it (no SO_REUSEADDR) and listens
+
+Between the close and the server's bind another process may take the port: the server then
+fails with EADDRINUSE. Prints one line: "ok=N failed=M ports_per_second=R".
+
+Usage: pick_a_port_worker.py [--iterations N] [--gap-ms MS] [--seed S]
+"""
+import argparse
+import errno
+import random
+import socket
+import sys
+import time
+
+
+def pick_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def serve_once(port, hold_s):
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        server.bind(("127.0.0.1", port))
+        server.listen(8)
+        time.sleep(hold_s)  # the "test" runs against its server
+        return True
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return False
+        raise
+    finally:
+        server.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--gap-ms", type=float, default=2.0, help="time between pick and bind")
+    parser.add_argument("--hold-ms", type=float, default=2.0, help="how long the server listens")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    ok = failed = 0
+    start = time.monotonic()
+    for _ in range(args.iterations):
+        port = pick_port()
+        time.sleep(args.gap_ms / 1000.0 * rng.uniform(0.5, 1.5))
+        if serve_once(port, args.hold_ms / 1000.0):
+            ok += 1
+        else:
+            failed += 1
+    elapsed = max(time.monotonic() - start, 1e-9)
+    print(f"ok={ok} failed={failed} ports_per_second={args.iterations / elapsed:.1f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
