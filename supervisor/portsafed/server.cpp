@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -54,6 +55,12 @@ bool Server::set_up() {
   if (!epoll_ || !timer_ || !signals_) {
     log_error("cannot set up the event loop: {}", std::strerror(errno));
     return false;
+  }
+  // Each client costs a descriptor, each held port one or two: use all we are allowed.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
   }
   itimerspec every_second{};
   every_second.it_interval.tv_sec = 1;
@@ -115,7 +122,13 @@ void Server::accept_clients() {
     UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) log_warn("accept failed: {}", std::strerror(errno));
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the pending client would wake us forever. Wait for one to close.
+        log_warn("accept failed: {}; new clients wait until one disconnects", std::strerror(errno));
+        pause_accepting();
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        log_warn("accept failed: {}", std::strerror(errno));
+      }
       return;
     }
     ucred peer{};
@@ -201,6 +214,18 @@ void Server::close_connection(uint64_t id) {
   // The connection is the job: its ports go back the moment it closes (exit or SIGKILL alike).
   handler_.end_connection(id);
   connections_.erase(it);
+  resume_accepting();
+}
+
+void Server::pause_accepting() {
+  if (!accepting_) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
+  accepting_ = false;
+}
+
+void Server::resume_accepting() {
+  if (accepting_) return;
+  accepting_ = watch(epoll_.get(), listener_.get(), kListenerTag, EPOLLIN);
 }
 
 void Server::sweep() {

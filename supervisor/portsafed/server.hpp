@@ -42,6 +42,8 @@ class Server {
   void update_interest(Connection& connection);
   void sweep();
   void begin_stopping();
+  void pause_accepting();
+  void resume_accepting();
 
   UniqueFd listener_;
   PortTable& table_;
@@ -54,6 +56,7 @@ class Server {
   uint64_t next_id_ = 16;  // 0-15 name the loop's own descriptors
   uid_t euid_;
   int64_t last_busy_ms_;
+  bool accepting_ = true;
   bool stopping_ = false;
   bool stop_now_ = false;
   int64_t stop_deadline_ms_ = 0;
