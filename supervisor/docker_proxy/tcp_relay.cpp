@@ -162,6 +162,7 @@ void TcpRelay::handle_event(uint64_t key, uint32_t events) {
   const auto it = connections_.find(id);
   if (it == connections_.end()) return;  // closed earlier in this batch
   Connection& c = *it->second;
+  bool just_connected = false;
   if (c.connecting) {
     // Client bytes wait in the kernel until the container answers; they are pumped then.
     if ((key & 1) == 0) return;
@@ -170,8 +171,16 @@ void TcpRelay::handle_event(uint64_t key, uint32_t events) {
       close_connection(id);
       return;
     }
+    just_connected = true;  // client bytes that arrived meanwhile raised no new edge
   }
-  if (!pump(c.up) || !pump(c.down) || (c.up.shut && c.down.shut)) close_connection(id);
+  // Pump only the directions this event can move: readable `from` or writable `to`. Errors and
+  // hang-ups pump both, so a failure is noticed whichever side reported it.
+  const bool on_backend = (key & 1) != 0;
+  const bool failed = (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0 || just_connected;
+  const bool readable = (events & EPOLLIN) != 0, writable = (events & EPOLLOUT) != 0;
+  const bool move_up = failed || (on_backend ? writable : readable);
+  const bool move_down = failed || (on_backend ? readable : writable);
+  if ((move_up && !pump(c.up)) || (move_down && !pump(c.down)) || (c.up.shut && c.down.shut)) close_connection(id);
 }
 
 bool TcpRelay::pump(Direction& d) {
