@@ -242,6 +242,8 @@ void Server::begin_stopping() {
   stop_deadline_ms_ = monotonic_ms() + kDrainMs;
   // New clients find no socket and start a new supervisor; ones already queued are still served.
   if (!options_.socket_path.empty()) ::unlink(options_.socket_path.c_str());
+  // Clients that connected just before the unlink are in the backlog: take them in to serve.
+  if (accepting_) accept_clients();
 }
 
 }  // namespace portsafe::supervisor

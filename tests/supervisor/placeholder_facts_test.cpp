@@ -83,6 +83,29 @@ TEST(PlaceholderFacts, BindZeroNeverReturnsAHeldPort) {
   }
 }
 
+TEST(PlaceholderFacts, ConnectNeverPicksAHeldPort) {
+  if (std::getenv("PORTSAFE_IN_NETNS") == nullptr) GTEST_SKIP() << "needs a private network namespace";
+  {
+    std::ofstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    range << "40000 40001";
+  }
+  UniqueFd server = reuse_socket(SOCK_STREAM);
+  const sockaddr_in addr = loopback(kPort);
+  ASSERT_EQ(::bind(server.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(server.get(), 8), 0);
+  Placeholders first, second;
+  ASSERT_EQ(bind_placeholders(Protocol::tcp, 40000, first), 0);
+  ASSERT_EQ(bind_placeholders(Protocol::tcp, 40001, second), 0);
+  // Every ephemeral port is held: connect() finds no source port rather than taking a held one.
+  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  EXPECT_NE(::connect(client.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(errno, EADDRNOTAVAIL);
+  second = Placeholders{};
+  UniqueFd again(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(::connect(again.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(local_port(again.get()), 40001);
+}
+
 TEST(PlaceholderFacts, ReuseAddrConsumerBindsListensAndServes) {
   Placeholders held;
   ASSERT_EQ(bind_placeholders(Protocol::tcp, kPort, held), 0);
