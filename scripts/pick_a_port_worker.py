@@ -7,7 +7,11 @@
 Between the close and the server's bind another process may take the port: the server then
 fails with EADDRINUSE. Prints one line: "ok=N failed=M ports_per_second=R".
 
-Usage: pick_a_port_worker.py [--iterations N] [--gap-ms MS] [--seed S]
+With --picker portpicker the number comes from portpicker.pick_unused_port() (which asks the
+portserver named by PORTSERVER_ADDRESS) and is returned with portpicker.return_port() after use.
+
+Usage: pick_a_port_worker.py [--iterations N] [--gap-ms MS] [--hold-ms MS] [--seed S]
+                             [--picker kernel|portpicker]
 """
 import argparse
 import errno
@@ -17,7 +21,7 @@ import sys
 import time
 
 
-def pick_port():
+def pick_port_with_kernel():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -46,7 +50,13 @@ def main():
     parser.add_argument("--gap-ms", type=float, default=2.0, help="time between pick and bind")
     parser.add_argument("--hold-ms", type=float, default=2.0, help="how long the server listens")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--picker", choices=("kernel", "portpicker"), default="kernel")
     args = parser.parse_args()
+    pick_port, return_port = pick_port_with_kernel, lambda port: None
+    if args.picker == "portpicker":
+        import portpicker  # Debian's python3-portpicker
+
+        pick_port, return_port = portpicker.pick_unused_port, portpicker.return_port
     rng = random.Random(args.seed)
     ok = failed = 0
     start = time.monotonic()
@@ -57,6 +67,7 @@ def main():
             ok += 1
         else:
             failed += 1
+        return_port(port)
     elapsed = max(time.monotonic() - start, 1e-9)
     print(f"ok={ok} failed={failed} ports_per_second={args.iterations / elapsed:.1f}")
     sys.stdout.flush()
