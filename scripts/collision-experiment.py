@@ -24,6 +24,7 @@ import csv
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -50,16 +51,14 @@ def parse_worker_output(text):
 
 
 def table_counters(prefix, env):
-    """The shim's fallback counter, from `portsafe status --json`."""
-    out = subprocess.run([os.path.join(prefix, "bin", "portsafe"), "status", "--json"], env=env,
+    """The table's counters, from the last line of `portsafe status`
+    ("... picks N, fallbacks N, full-range events N, reaped N")."""
+    out = subprocess.run([os.path.join(prefix, "bin", "portsafe"), "status"], env=env,
                          capture_output=True, text=True, timeout=30)
-    try:
-        doc = json.loads(out.stdout)
-    except json.JSONDecodeError:
-        return {}
-    if isinstance(doc, dict):
-        return doc.get("counters", {})
-    return {}
+    counters = {}
+    for name, value in re.findall(r"(picks|fallbacks|full-range events|reaped) (\d+)", out.stdout):
+        counters[name] = int(value)
+    return counters
 
 
 def run_configuration(mode, parallelism, pool, iterations, prefix, chaos):
@@ -85,6 +84,8 @@ def run_configuration(mode, parallelism, pool, iterations, prefix, chaos):
         # Start the supervisor once, so the measurement is of the warm path.
         subprocess.run(wrapper + ["/bin/true"], env=env, timeout=30, check=True)
 
+    if chaos:
+        worker[worker.index("--iterations") + 1] = str(max(iterations * 20, 200))  # outlast the storm
     procs = []
     start = time.monotonic()
     for i in range(parallelism):
@@ -154,7 +155,7 @@ class ChaosStorm:
         rng = random.Random(7)
         end = time.monotonic() + 5
         while not self.done.is_set() and time.monotonic() < end:
-            time.sleep(0.05)
+            time.sleep(0.02)
             target = rng.choice(("worker", "launcher", "supervisor"))
             alive = [p for p in self.procs if p.poll() is None]
             if not alive:
