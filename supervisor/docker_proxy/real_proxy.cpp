@@ -36,6 +36,8 @@ std::string exec_real_proxy(const std::string& program, const ProxyOptions& opti
     if (::dup2(socket_fd, kListenFd) < 0) return fmt::format("cannot pass the socket as fd 4: {}", std::strerror(errno));
   }
   ::fcntl(kListenFd, F_SETFD, 0);  // dup2 clears close-on-exec; fd 4 may be the inherited one
+  // Hand it over blocking, as a freshly bound socket is: the real proxy sets its own mode.
+  if (const int flags = ::fcntl(kListenFd, F_GETFL); flags >= 0) ::fcntl(kListenFd, F_SETFL, flags & ~O_NONBLOCK);
   if (status_pipe_open()) ::fcntl(kStatusFd, F_SETFD, 0);
   // The real proxy installs its own handlers: give it the signal state dockerd gave us.
   sigset_t none;
