@@ -2,28 +2,20 @@
 
 #include "shim_log.hpp"
 #include "shim_state.hpp"
-#include "socket_kind.hpp"
 
 namespace portsafe::shim {
 
+// No getsockname() check that fd still is the claim's socket: it would double the shim's cost on
+// these paths, and it would change nothing. mark_used() and release() act only while the slot
+// still holds the very claim (same word), and a stale entry (its socket closed where we could not
+// see it: a raw syscall, fclose of an fdopen'd socket) names a claim whose socket is gone, so
+// releasing it at the next close of that number is what should happen anyway.
 void mark_fd_used(int fd) noexcept {
   const FdClaim claim = tracked_claim(fd);
-  if (!claim.valid()) return;
-  // A stale entry (its socket closed behind our back, the number reused) must not mark the old
-  // claim used; the port check tells them apart.
-  if (local_port(fd) != claim.port) return;
-  g_state.table->mark_used(claim.ref);
+  if (claim.valid()) g_state.table->mark_used(claim.ref);
 }
 
-FdClaim detach_fd(int fd) noexcept {
-  const FdClaim claim = untrack_fd(fd);
-  if (claim.valid() && local_port(fd) != claim.port) {
-    // The socket that made this claim was closed where we could not see it (closefrom, a raw
-    // syscall) and the number now names something else; the claim still needs releasing.
-    log_line(LogLevel::debug, "fd {} no longer is the socket of port {}: releasing its stale claim", fd, claim.port);
-  }
-  return claim;
-}
+FdClaim detach_fd(int fd) noexcept { return untrack_fd(fd); }
 
 void release_claim(const FdClaim& claim) noexcept {
   if (!claim.valid() || claim_still_referenced(claim)) return;

@@ -161,7 +161,7 @@ int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noex
   const auto port = inet_address_port(addr, length);
   if (!port) return passthrough(fd, addr, length);
   const auto proto = inet_socket_protocol(fd);
-  if (!proto || !in_own_process()) return passthrough(fd, addr, length);
+  if (!proto) return passthrough(fd, addr, length);
   if (*port == 0) return bind_any_port(fd, addr, length, *proto, saved_errno);
   return bind_given_port(fd, addr, length, *proto, *port, saved_errno);
 }

@@ -21,10 +21,10 @@ namespace {
 // True when fd carries a claim this process made and may act on (not from a vfork child).
 bool tracked_here(int fd) noexcept { return shim_active() && tracked_claim(fd).valid() && in_own_process(); }
 
+// No vfork check here: marking a claim used from a vfork child (which would have to listen on
+// the parent's socket between vfork and exec) does no harm, and it saves a getpid() per call.
 void mark_used_keeping_errno(int fd) noexcept {
-  const int saved_errno = errno;
-  if (tracked_here(fd)) mark_fd_used(fd);
-  errno = saved_errno;
+  if (shim_active() && tracked_claim(fd).valid()) mark_fd_used(fd);
 }
 
 // newfd now names the same socket as oldfd: it carries the same claim.
