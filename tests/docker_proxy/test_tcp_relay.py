@@ -27,7 +27,9 @@ def test_http_server_behind_the_proxy(ps, tmp_path):
         assert portsafe_testlib.wait_for(listening, timeout=10)
         port = free_port()
         with running_proxy(mapping_args("tcp", port, "127.0.0.2", backend_port), ps.env):
-            r = subprocess.run(["curl", "-sS", "--max-time", "10", f"http://127.0.0.1:{port}/index.html"],
+            # A separate client program (Debian's python3 urllib), as a browser or curl would be.
+            r = subprocess.run([portsafe_testlib.PYTHON, "-c", "import sys, urllib.request; sys.stdout.write("
+                                f"urllib.request.urlopen('http://127.0.0.1:{port}/index.html', timeout=10).read().decode())"],
                                capture_output=True, text=True, timeout=20)
             assert r.returncode == 0, r.stderr
             assert r.stdout == "hello from the container\n"
