@@ -1,11 +1,13 @@
 #include "held_port_lookup.hpp"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 
 #include "portsafe/environment.hpp"
 #include "portsafe/log.hpp"
@@ -37,9 +39,24 @@ std::vector<std::string> list_shm_tables() {
   return names;
 }
 
-// A root made by resolve_runtime_root() ends in "net-<inode>" of the namespace it serves.
+std::string namespace_link(const std::string& pid) {
+  char target[64] = {};
+  const std::string path = "/proc/" + pid + "/ns/net";
+  const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+}
+
+// The supervisor of a table serves the network namespace it runs in: its pid is in the lock
+// file next to its socket. A root made by resolve_runtime_root() also ends in "net-<inode>".
 bool table_in_this_namespace(const PortTable& table, const std::string& tag) {
-  return table.socket_path().find("/" + tag + "/") != std::string::npos;
+  const std::string socket_path = table.socket_path();
+  if (socket_path.find("/" + tag + "/") != std::string::npos) return true;
+  const std::string root = socket_path.substr(0, socket_path.rfind('/'));
+  std::ifstream lock(supervisor_lock_path(root));
+  std::string pid;
+  if (!(lock >> pid) || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  const std::string theirs = namespace_link(pid);
+  return !theirs.empty() && theirs == namespace_link("self");
 }
 
 }  // namespace
