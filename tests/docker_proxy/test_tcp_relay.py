@@ -141,3 +141,44 @@ def test_many_concurrent_connections(ps):
                     key.fileobj.close()
                     done += 1
         assert done == count
+
+
+def test_container_not_listening_closes_the_client(ps):
+    """As docker-proxy: the client's connection is closed when the container refuses, and the
+    proxy keeps serving the next one."""
+    port = free_port()
+    dead_port = free_port(host="127.0.0.2")
+    with running_proxy(mapping_args("tcp", port, "127.0.0.2", dead_port), ps.env) as p:
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+                c.settimeout(10)
+                try:
+                    assert c.recv(100) == b""
+                except ConnectionResetError:
+                    pass
+        assert p.proc.poll() is None
+
+
+def test_ipv6_mapping(ps):
+    port = free_port()
+    server = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    server.bind(("::1", 0))
+    server.listen(4)
+    cport = server.getsockname()[1]
+
+    def echo_once():
+        conn, _ = server.accept()
+        with conn:
+            data = conn.recv(100)
+            conn.sendall(b"v6:" + data)
+
+    t = threading.Thread(target=echo_once, daemon=True)
+    t.start()
+    try:
+        with running_proxy(mapping_args("tcp", port, "::1", cport, host_ip="::"), ps.env):
+            with socket.create_connection(("::1", port), timeout=10) as c:
+                c.sendall(b"hello")
+                assert c.recv(100) == b"v6:hello"
+    finally:
+        t.join(timeout=5)
+        server.close()
