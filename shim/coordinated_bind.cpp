@@ -9,6 +9,7 @@
 #include "real_libc.hpp"
 #include "shim_log.hpp"
 #include "shim_state.hpp"
+#include "socket_facts.hpp"
 #include "socket_kind.hpp"
 
 namespace portsafe::shim {
@@ -17,6 +18,7 @@ namespace {
 // How many ports an outsider (a process without the shim) may turn us away from in one pick
 // before we stop trying and let the kernel choose.
 constexpr int kMaxOutsiderRetries = 64;
+constexpr int kOn = 1;
 
 int passthrough(int fd, const struct sockaddr* addr, socklen_t length) noexcept {
   return real().bind(fd, addr, length);
@@ -87,12 +89,15 @@ Pick pick_and_bind(int fd, const struct sockaddr* addr, socklen_t length, Protoc
   return Pick::outsiders;
 }
 
-int bind_any_port(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, int saved_errno) noexcept {
+int bind_any_port(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto,
+                  const std::optional<SocketFacts>& facts, int saved_errno) noexcept {
   // The program asked the kernel to pick at connect() time: that is connect()'s business.
-  if (int_option(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT).value_or(0) != 0) return passthrough(fd, addr, length);
+  const bool no_port = facts ? facts->bind_address_no_port
+                             : int_option(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT).value_or(0) != 0;
+  if (no_port) return passthrough(fd, addr, length);
   // With SO_REUSEADDR the pick could share a port with an outsider's reuse socket; clear it for
   // the pick and give the program its setting back afterwards.
-  const bool reuse = int_option(fd, SOL_SOCKET, SO_REUSEADDR).value_or(0) != 0;
+  const bool reuse = facts ? facts->reuse_address : int_option(fd, SOL_SOCKET, SO_REUSEADDR).value_or(0) != 0;
   if (reuse) set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 0);
   int error = 0;
   const Pick pick = pick_and_bind(fd, addr, length, proto, error);
@@ -134,6 +139,7 @@ int bind_given_port(int fd, const struct sockaddr* addr, socklen_t length, Proto
       // The supervisor's placeholder holds it for this job with SO_REUSEADDR: the program may
       // take it only with SO_REUSEADDR too. The slot stays the supervisor's; nothing to track.
       set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+      note_socket_option(fd, SOL_SOCKET, SO_REUSEADDR, &kOn, sizeof kOn);
       log_line(LogLevel::info, "bind {} port {}: held for this job; SO_REUSEADDR set", protocol_name(proto), port);
       return passthrough(fd, addr, length);
     case ClaimResult::other_job:
@@ -160,9 +166,11 @@ int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noex
   const int saved_errno = errno;
   const auto port = inet_address_port(addr, length);
   if (!port) return passthrough(fd, addr, length);
-  const auto proto = inet_socket_protocol(fd);
+  // Facts noted at socket()/setsockopt() spare four getsockopt() calls; else ask the kernel.
+  const std::optional<SocketFacts> facts = known_socket_facts(fd);
+  const auto proto = facts ? facts->proto : inet_socket_protocol(fd);
   if (!proto) return passthrough(fd, addr, length);
-  if (*port == 0) return bind_any_port(fd, addr, length, *proto, saved_errno);
+  if (*port == 0) return bind_any_port(fd, addr, length, *proto, facts, saved_errno);
   return bind_given_port(fd, addr, length, *proto, *port, saved_errno);
 }
 

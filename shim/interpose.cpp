@@ -13,6 +13,7 @@
 #include "claim_lifecycle.hpp"
 #include "coordinated_bind.hpp"
 #include "real_libc.hpp"
+#include "socket_facts.hpp"
 #include "shim_state.hpp"
 
 namespace portsafe::shim {
@@ -53,6 +54,7 @@ void release_closed_range(unsigned first, unsigned last) noexcept {
 // dup2/dup3: the kernel closes newfd (when open) as part of the call.
 template <typename Call>
 int replace_descriptor(int oldfd, int newfd, Call call) noexcept {
+  if (oldfd != newfd) forget_socket_facts(newfd);
   if (oldfd == newfd || !tracked_here(newfd)) {
     const int rc = call();
     if (rc >= 0 && oldfd != newfd) copy_claim(oldfd, newfd);
@@ -82,6 +84,18 @@ using namespace portsafe::shim;
 
 extern "C" {
 
+int socket(int domain, int type, int protocol) {
+  const int fd = real().socket(domain, type, protocol);
+  if (fd >= 0) note_socket_created(fd, domain, type, protocol);
+  return fd;
+}
+
+int setsockopt(int fd, int level, int name, const void* value, socklen_t length) {
+  const int rc = real().setsockopt(fd, level, name, value, length);
+  if (rc == 0) note_socket_option(fd, level, name, value, length);
+  return rc;
+}
+
 int bind(int fd, const struct sockaddr* addr, socklen_t length) { return coordinated_bind(fd, addr, length); }
 
 int listen(int fd, int backlog) {
@@ -97,6 +111,7 @@ int connect(int fd, const struct sockaddr* addr, socklen_t length) {
 }
 
 int close(int fd) {
+  forget_socket_facts(fd);
   if (!tracked_here(fd)) return real().close(fd);
   const int saved_errno = errno;
   const FdClaim claim = detach_fd(fd);
@@ -110,6 +125,7 @@ int close(int fd) {
 
 int dup(int oldfd) {
   const int rc = real().dup(oldfd);
+  if (rc >= 0) forget_socket_facts(rc);
   if (rc >= 0) copy_claim(oldfd, rc);
   return rc;
 }
@@ -130,7 +146,10 @@ int fcntl(int fd, int cmd, ...) {
   void* arg = va_arg(args, void*);
   va_end(args);
   const int rc = real().fcntl(fd, cmd, arg);
-  if (rc >= 0 && is_dup_command(cmd)) copy_claim(fd, rc);
+  if (rc >= 0 && is_dup_command(cmd)) {
+    forget_socket_facts(rc);
+    copy_claim(fd, rc);
+  }
   return rc;
 }
 
@@ -141,7 +160,10 @@ int fcntl64(int fd, int cmd, ...) {
   va_end(args);
   const auto call = real().fcntl64 != nullptr ? real().fcntl64 : real().fcntl;
   const int rc = call(fd, cmd, arg);
-  if (rc >= 0 && is_dup_command(cmd)) copy_claim(fd, rc);
+  if (rc >= 0 && is_dup_command(cmd)) {
+    forget_socket_facts(rc);
+    copy_claim(fd, rc);
+  }
   return rc;
 }
 
@@ -150,7 +172,10 @@ int close_range(unsigned first, unsigned last, int flags) {
                      ? real().close_range(first, last, flags)
                      : static_cast<int>(::syscall(SYS_close_range, first, last, flags));
   // CLOSE_RANGE_CLOEXEC only marks the descriptors; nothing is closed yet.
-  if (rc == 0 && (flags & CLOSE_RANGE_CLOEXEC) == 0) release_closed_range(first, last);
+  if (rc == 0 && (flags & CLOSE_RANGE_CLOEXEC) == 0) {
+    forget_socket_facts_range(first, last);
+    release_closed_range(first, last);
+  }
   return rc;
 }
 
@@ -160,7 +185,10 @@ void closefrom(int lowfd) {
   } else {
     ::syscall(SYS_close_range, static_cast<unsigned>(lowfd), ~0u, 0);
   }
-  if (lowfd >= 0) release_closed_range(static_cast<unsigned>(lowfd), ~0u);
+  if (lowfd >= 0) {
+    forget_socket_facts_range(static_cast<unsigned>(lowfd), ~0u);
+    release_closed_range(static_cast<unsigned>(lowfd), ~0u);
+  }
 }
 
 }  // extern "C"

@@ -16,6 +16,8 @@ void resolve(Fn& slot, const char* name) noexcept {
 }
 
 void resolve_all() noexcept {
+  resolve(g_real.socket, "socket");
+  resolve(g_real.setsockopt, "setsockopt");
   resolve(g_real.bind, "bind");
   resolve(g_real.listen, "listen");
   resolve(g_real.connect, "connect");

@@ -11,6 +11,8 @@
 namespace portsafe::shim {
 
 struct RealLibc {
+  int (*socket)(int, int, int) = nullptr;
+  int (*setsockopt)(int, int, int, const void*, socklen_t) = nullptr;
   int (*bind)(int, const struct sockaddr*, socklen_t) = nullptr;
   int (*listen)(int, int) = nullptr;
   int (*connect)(int, const struct sockaddr*, socklen_t) = nullptr;

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "real_libc.hpp"
+
 namespace portsafe::shim {
 
 std::optional<int> int_option(int fd, int level, int name) noexcept {
@@ -20,7 +22,7 @@ std::optional<int> int_option(int fd, int level, int name) noexcept {
 
 bool set_int_option(int fd, int level, int name, int value) noexcept {
   const int saved_errno = errno;
-  const int rc = ::setsockopt(fd, level, name, &value, sizeof value);
+  const int rc = real().setsockopt(fd, level, name, &value, sizeof value);
   errno = saved_errno;
   return rc == 0;
 }

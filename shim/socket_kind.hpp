@@ -25,7 +25,8 @@ socklen_t copy_with_port(const struct sockaddr* addr, socklen_t length, uint16_t
 // The local port the socket is bound to, nullopt when fd is not a bound inet socket.
 std::optional<uint16_t> local_port(int fd) noexcept;
 
-// Reads/writes an int socket option, preserving errno; nullopt/false on failure.
+// Reads/writes an int socket option (the real setsockopt: the caller notes what it changes),
+// preserving errno; nullopt/false on failure.
 std::optional<int> int_option(int fd, int level, int name) noexcept;
 bool set_int_option(int fd, int level, int name, int value) noexcept;
 
