@@ -75,7 +75,10 @@ bool write_segment(const std::vector<uint8_t>& segment) {
   return done == segment.size();
 }
 
-void use_accepted(PortTable& table, bool operate) {
+// An accepted table must fit in the segment: reading past its end may not fault (the next pages
+// are often mapped by something else), so this is checked directly, not left to a crash.
+void use_accepted(PortTable& table, size_t segment_size, bool operate) {
+  if (kHeaderBytes + size_t{table.slot_count()} * sizeof(Slot) > segment_size) std::abort();
   const PortRange range = table.range();
   if (range.low < kLowestAllowedPort || range.low > range.high) std::abort();
   if (table.slot_count() != range.size() * kProtocolCount) std::abort();
@@ -101,11 +104,12 @@ void use_accepted(PortTable& table, bool operate) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 || size - 1 > kMaxSegment) return 0;
   const uint8_t mode = data[0];
-  if (!write_segment(build_segment(mode, data + 1, size - 1))) return 0;
+  const std::vector<uint8_t> segment = build_segment(mode, data + 1, size - 1);
+  if (!write_segment(segment)) return 0;
   TableOpen opened = PortTable::open_existing(segment_name());
   if (opened.table) {
     if (opened.error != TableError::none) std::abort();
-    use_accepted(*opened.table, (mode & 4) != 0);
+    use_accepted(*opened.table, segment.size(), (mode & 4) != 0);
   } else {
     // Refused: with a reason, on one line (tools print it as their one-line message).
     if (opened.error == TableError::none || opened.message.empty()) std::abort();
