@@ -16,7 +16,20 @@ namespace {
 
 constexpr const char* kReexecMarker = "PORTSAFE_SHIM_TEST_ROOT";
 
+// The shim in this first run (the environment not yet set) opened, and so created, the table of
+// the default root. Inside the test's private network namespace (tests/lib/in_netns.sh) that
+// root is this test's alone: remove it rather than leave one segment per test in /dev/shm.
+void remove_default_root_table() {
+  const char* private_netns = std::getenv("PORTSAFE_IN_NETNS");
+  if (private_netns == nullptr || std::string(private_netns) != "1") return;
+  const portsafe::RuntimeRoot root = portsafe::resolve_runtime_root();
+  if (!root.ok) return;
+  portsafe::PortTable::remove(portsafe::table_name(root.path));
+  ::rmdir(root.path.c_str());
+}
+
 [[noreturn]] void reexec_with_private_root(char** argv) {
+  remove_default_root_table();
   char dir[] = "/tmp/portsafe-shim-test-XXXXXX";
   if (::mkdtemp(dir) == nullptr) {
     std::perror("mkdtemp");
