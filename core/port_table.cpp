@@ -66,6 +66,8 @@ std::string describe_error(TableError error, const std::string& name, const std:
       return fmt::format("port table {} does not exist", path);
     case TableError::system:
       return fmt::format("cannot open port table {}: {}", path, detail);
+    case TableError::not_private:
+      return fmt::format("port table {} {}", path, detail);
     default:
       return fmt::format(
           "port table {} is not a portsafe table this version can trust ({}); once no job runs, remove it with "
@@ -111,6 +113,35 @@ TableError validate(const TableHeader& header, size_t actual_size, std::string& 
     return TableError::bad_geometry;
   }
   return TableError::none;
+}
+
+// Table names are predictable and /dev/shm is shared: another user may have made the segment
+// first, or widened its mode. Nobody trusts one that others can write. Only the owner uses a table
+// as its own (open_or_create), though root may inspect users' tables (open_existing:
+// portsafe-docker-proxy finds held ports that way).
+enum class OwnerRule { mine, mine_or_root_inspecting };
+
+bool is_private_segment(int fd, OwnerRule rule, const std::string& path, std::string& detail) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    detail = fmt::format("cannot be inspected: {}", std::strerror(errno));
+    return false;
+  }
+  const uid_t me = ::geteuid();
+  const unsigned mode = st.st_mode & 07777;
+  if (st.st_uid != me && !(rule == OwnerRule::mine_or_root_inspecting && me == 0)) {
+    detail = fmt::format("belongs to uid {} (mode {:o}), not to you: portsafe never trusts it; have its owner or root "
+                         "remove it, or set PORTSAFE_RUNTIME_DIR to another directory",
+                         st.st_uid, mode);
+    return false;
+  }
+  if ((mode & 0077) != 0) {
+    detail = fmt::format("has mode {:o}, open to other users: portsafe never trusts it; once no job runs, remove it "
+                         "with `portsafe gc --reset` (or rm {}) and it is recreated 0600",
+                         mode, path);
+    return false;
+  }
+  return true;
 }
 
 std::string temporary_name(const std::string& name) {
@@ -160,9 +191,15 @@ ProcessIdentity owner(uint64_t word) noexcept { return unpack_identity(word & kI
 // ---------------------------------------------------------------------------------------------
 std::string PortTable::shm_path(const std::string& name) { return "/dev/shm/" + name; }
 
-TableOpen PortTable::open_existing(const std::string& name) {
+TableOpen PortTable::open_existing(const std::string& name) { return open_segment(name, false); }
+
+TableOpen PortTable::open_segment(const std::string& name, bool own) {
   try {
     bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
+    const OwnerRule rule = own ? OwnerRule::mine : OwnerRule::mine_or_root_inspecting;
+    if (std::string detail; !is_private_segment(shm.get_mapping_handle().handle, rule, shm_path(name), detail)) {
+      return fail(TableError::not_private, name, detail);
+    }
     bip::offset_t size = 0;
     if (!shm.get_size(size)) return fail(TableError::system, name, "cannot read its size");
     if (size < static_cast<bip::offset_t>(kHeaderBytes)) {
@@ -184,7 +221,7 @@ TableOpen PortTable::open_existing(const std::string& name) {
 }
 
 TableOpen PortTable::open_or_create(const TableSpec& spec) {
-  if (TableOpen existing = open_existing(spec.name); existing.error != TableError::missing) return existing;
+  if (TableOpen existing = open_segment(spec.name, true); existing.error != TableError::missing) return existing;
   if (spec.socket_path.size() >= kSocketPathBytes) {
     return fail(TableError::system, spec.name,
                 fmt::format("socket path {} is longer than {} bytes; use a shorter PORTSAFE_RUNTIME_DIR",
@@ -234,7 +271,7 @@ TableOpen PortTable::open_or_create(const TableSpec& spec) {
   if (linked != 0 && link_errno != EEXIST) {
     return fail(TableError::system, spec.name, fmt::format("publishing it failed: {}", std::strerror(link_errno)));
   }
-  return open_existing(spec.name);
+  return open_segment(spec.name, true);
 }
 
 bool PortTable::remove(const std::string& name) { return bip::shared_memory_object::remove(name.c_str()); }

@@ -140,7 +140,10 @@ struct PortClaim {
   SlotView holder;
 };
 
-enum class TableError { none, missing, too_small, bad_magic, wrong_version, bad_geometry, bad_checksum, system };
+// not_private: the segment is group/world-accessible, or another user's (root may inspect users'
+// tables with open_existing, but open_or_create uses only its own). Names derive from the root
+// path, so another user can make the segment first: it is never trusted.
+enum class TableError { none, missing, too_small, bad_magic, wrong_version, bad_geometry, bad_checksum, system, not_private };
 
 struct TableCounters {
   uint64_t picks = 0, fallbacks = 0, full_range_events = 0, reaped = 0;
@@ -219,6 +222,8 @@ class PortTable {
 
  private:
   PortTable(std::string name, std::unique_ptr<boost::interprocess::mapped_region> region);
+  // own: the caller uses the table as its own, so even root requires it to be root's.
+  static TableOpen open_segment(const std::string& name, bool own);
   Slot& slot(uint32_t index) const noexcept;
   SlotView view_slot(uint32_t index) const noexcept;
   bool take_busy(uint32_t index, uint64_t expected, const ProcessIdentity& me) noexcept;
