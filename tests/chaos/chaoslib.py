@@ -5,7 +5,8 @@ port (SO_REUSEADDR, as a real server does) and listens *before* logging "start",
 before it exits. So:
   - two live jobs given one port show up as a worker whose bind/listen failed ("conflict");
   - a killed worker's "start" is a moment when its job surely had the port: no other job's exact
-    [start, end] interval on that port may contain it.
+    [start, end] interval on that port may contain it;
+  - a worker whose launcher died before it bound logs "orphan" and takes nothing: its job is over.
 """
 import json
 import os
@@ -33,6 +34,7 @@ class Storm:
         self.hung = []
         self.kills = 0
         self.stop = threading.Event()
+        self.samples = 0
 
     # ---- jobs ------------------------------------------------------------------------------------
     def _job_loop(self):
@@ -63,17 +65,29 @@ class Storm:
         for t in threads:
             t.start()
         deadline = time.monotonic() + self.storm_seconds
-        while time.monotonic() < deadline:
-            time.sleep(self.rng.uniform(*interval))
-            if kill_one(self):
-                self.kills += 1
-        self.stop.set()
-        for t in threads:
-            t.join(timeout=60)
+        try:
+            while time.monotonic() < deadline:
+                time.sleep(self.rng.uniform(*interval))
+                if kill_one(self):
+                    self.kills += 1
+                self.sample_status()
+        finally:
+            self.stop.set()
+            for t in threads:
+                t.join(timeout=60)
         assert not any(t.is_alive() for t in threads), "a job loop hung"
         assert not self.hung, f"launchers that did not end in 30 s: {self.hung}"
 
     # ---- the checks -------------------------------------------------------------------------------
+    def sample_status(self):
+        """`portsafe status --json` answers during the storm, and shows no port for two jobs."""
+        entries = status_entries(self.ps)
+        owners = {}
+        for e in entries:
+            key = (e["port"], e["proto"])
+            assert owners.setdefault(key, e["job"]) == e["job"], f"{key} shown for two jobs: {entries}"
+        self.samples += 1
+
     def records(self):
         with open(self.log) as f:
             return [line.split() for line in f if line.strip()]

@@ -15,6 +15,11 @@ def record(kind, extra=""):
     os.write(fd, f"{kind} {port} {job} {os.getpid()} {time.monotonic_ns()} {extra}\n".encode())
 
 
+# A worker whose launcher was killed before it got going is outside any job (the job ended with
+# its launcher): it must not take the port, which its job no longer holds.
+if os.getppid() != int(job.split(".")[0]):
+    record("orphan")
+    sys.exit(4)
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
