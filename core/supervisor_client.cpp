@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "portsafe/fd_passing.hpp"
@@ -87,15 +88,15 @@ Outcome<T> expect(Outcome<SupervisorClient::Reply> reply, MessageType wanted, De
 
 }  // namespace
 
-bool spawn_supervisor(const std::string& program, const std::string& root) {
+int spawn_supervisor(const std::string& program, const std::string& root) {
   const std::string preload = preload_without_shim(std::getenv("LD_PRELOAD"));
   const std::string log = supervisor_log_path(root);
   const pid_t child = ::fork();
-  if (child < 0) return false;
+  if (child < 0) return -1;
   if (child == 0) {
-    // Double fork: the supervisor is nobody's child and survives the client's exit.
+    // portsafed detaches by itself once it listens (or exits 1 with one line on stderr, which
+    // goes to the log), so waiting for this child tells whether it started.
     ::setsid();
-    if (::fork() != 0) ::_exit(0);
     const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     ::dup2(null_fd, 0);
@@ -111,9 +112,20 @@ bool spawn_supervisor(const std::string& program, const std::string& root) {
     ::_exit(127);
   }
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
   }
-  return true;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string last_log_line(const std::string& root) {
+  std::ifstream in(supervisor_log_path(root));
+  std::string line;
+  std::string last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
 }
 
 Outcome<std::unique_ptr<SupervisorClient>> SupervisorClient::connect_socket(const std::string& socket_path) {
@@ -139,7 +151,12 @@ Outcome<std::unique_ptr<SupervisorClient>> SupervisorClient::connect(const std::
           ErrorCode::internal, fmt::format("cannot start the supervisor: {} is not executable: {}; reinstall portsafe",
                                            supervisor_program, std::strerror(errno)));
     }
-    spawn_supervisor(supervisor_program, root);
+    if (const int status = spawn_supervisor(supervisor_program, root); status > 0) {
+      const std::string reason = last_log_line(root);
+      return Outcome<std::unique_ptr<SupervisorClient>>::failure(
+          ErrorCode::internal, fmt::format("the supervisor did not start (exit {}): {}", status,
+                                           reason.empty() ? std::string("no message in its log") : reason));
+    }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto pause = std::chrono::milliseconds(1);
     while (true) {
@@ -152,8 +169,7 @@ Outcome<std::unique_ptr<SupervisorClient>> SupervisorClient::connect(const std::
   if (error != 0) {
     return Outcome<std::unique_ptr<SupervisorClient>>::failure(
         ErrorCode::internal,
-        fmt::format("cannot reach the supervisor at {}: {}; see {} or run `portsafe doctor`", path,
-                    std::strerror(error), supervisor_log_path(root)));
+        fmt::format("cannot reach the supervisor at {}: {}", path, std::strerror(error)));
   }
   Outcome<std::unique_ptr<SupervisorClient>> o;
   o.value = std::make_unique<SupervisorClient>(std::move(fd));

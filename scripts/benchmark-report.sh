@@ -12,13 +12,17 @@ quick=${1:-}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 scripts/install-deps.sh
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPORTSAFE_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j"$jobs" >/dev/null
-cmake --install build-bench --prefix build-bench/stage >/dev/null
+# PORTSAFE_BENCH_BUILD reuses an existing optimised build tree instead of making build-bench.
+build=${PORTSAFE_BENCH_BUILD:-build-bench}
+if [ "$build" = build-bench ]; then
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DPORTSAFE_BUILD_TESTS=OFF >/dev/null
+fi
+cmake --build "$build" -j"$jobs" >/dev/null
+cmake --install "$build" --prefix "$build/stage" >/dev/null
 
 raw=docs/bench-raw
 mkdir -p "$raw"
-bin=build-bench/bin
+bin=$build/bin
 run_bench() {  # name, command...: plain text output kept for the report
   local name=$1; shift
   echo "benchmark-report: $name" >&2
@@ -37,7 +41,7 @@ else
   parallelism=8,16,32,64,128; iterations=10
 fi
 echo "benchmark-report: collision experiment" >&2
-python3 scripts/collision-experiment.py --prefix build-bench/stage --parallelism "$parallelism" \
+python3 scripts/collision-experiment.py --prefix "$build/stage" --parallelism "$parallelism" \
   --range-sizes 64,512 --iterations "$iterations" --chaos --csv "$raw/collisions.csv" >"$raw/collisions.txt"
 
 # Plot: failures (EADDRINUSE) against parallelism, one line per method, for the smaller pool.
@@ -56,8 +60,8 @@ plot for [m in "bare portpicker portsafe"] "< grep '^".m." ' $raw/plot.dat" usin
 GNUPLOT
 fi
 
-machine=$(printf '%s, %s cores, %s GiB, kernel %s' "$(. /etc/os-release; echo "$PRETTY_NAME")" "$(nproc)" \
-  "$(awk '/MemTotal/ { printf "%d", $2 / 1048576 }' /proc/meminfo)" "$(uname -r)")
+machine=$(printf '%s, %s cores, %s GiB, kernel %s, load average at the end %s' "$(. /etc/os-release; echo "$PRETTY_NAME")" "$(nproc)" \
+  "$(awk '/MemTotal/ { printf "%d", $2 / 1048576 }' /proc/meminfo)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)")
 section() {  # title, raw file
   printf '\n## %s\n\n```\n' "$1"
   grep -v -E '^\*\*\*WARNING|^Run on|^CPU Caches|^  L[123]|^Load Average|^[0-9-]+T[0-9:]+' "$raw/$2" || true

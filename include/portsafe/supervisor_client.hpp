@@ -66,8 +66,13 @@ class SupervisorClient {
   UniqueFd fd_;
 };
 
-// Starts `program --runtime-dir root` detached (own session, stdio to /dev/null and the log),
-// with any libportsafe.so removed from LD_PRELOAD. Returns false with errno set on failure.
-bool spawn_supervisor(const std::string& program, const std::string& root);
+// Runs `program --runtime-dir root` in its own session (stdio to /dev/null and the log), with
+// any libportsafe.so removed from LD_PRELOAD, and waits for it: portsafed returns once it
+// listens (0, also when another supervisor serves) or fails (1, its reason in the log).
+// Returns that exit status, or -1 when it could not be run.
+int spawn_supervisor(const std::string& program, const std::string& root);
+
+// The last non-empty line of the supervisor's log in root ("" when none).
+std::string last_log_line(const std::string& root);
 
 }  // namespace portsafe

@@ -37,8 +37,6 @@ def test_range_refused_by_supervisor(ps, value):
 
 
 # Without a supervisor, portsafe-run meets PORTSAFE_RANGE through the one it starts.
-@pytest.mark.xfail(strict=True, reason="portsafe-run reports 'cannot reach the supervisor ... see the log' after 5 s "
-                                       "instead of naming PORTSAFE_RANGE (the reason is only in portsafed.log)")
 @pytest.mark.parametrize("value", ["garbage", "3000-2000"])
 def test_range_refused_by_launcher(ps, value):
     marker = ps.tmp / "ran"

@@ -95,8 +95,6 @@ def test_supervisor_refuses(ps, corrupted):
 
 
 # portsafe-run meets the table through the supervisor it starts: two kinds of damage suffice.
-@pytest.mark.xfail(strict=True, reason="portsafe-run reports 'cannot reach the supervisor ... see the log' after 5 s "
-                                       "instead of the table's one-line message (the reason is only in portsafed.log)")
 @pytest.mark.parametrize("corruption", [garbage_header, truncated_slots], ids=["garbage_header", "truncated_slots"])
 def test_launcher_refuses(ps, pristine, corruption):
     plant(ps, corruption(pristine))
