@@ -89,6 +89,7 @@ BENCHMARK(BM_ClaimReleaseContended)->UseRealTime();
 // Collects ns/op per benchmark so the ratios can be printed side by side after the run.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  RatioReporter() : ConsoleReporter(OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
@@ -114,7 +115,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  portsafe::RatioReporter reporter;
+  portsafe::RatioReporter reporter;  // plain text: the report script keeps the output verbatim
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.print_ratios();
   benchmark::Shutdown();
