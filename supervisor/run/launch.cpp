@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,6 +45,7 @@ struct ChildStart {
   char* const* envp;
   char* const* sh_argv;
   int error_fd;
+  pid_t parent;  // portsafe-run
 };
 
 // The child's whole life before exec: async-signal-safe calls only, no allocation (it may share
@@ -51,6 +53,11 @@ struct ChildStart {
 int run_child(void* arg) {
   const ChildStart& start = *static_cast<const ChildStart*>(arg);
   ::sigprocmask(SIG_SETMASK, start.mask, nullptr);
+  // COMMAND must not outlive its job: when portsafe-run dies, even by SIGKILL, the supervisor
+  // releases the job's ports, so COMMAND is asked to stop (SIGTERM) rather than run on with
+  // ports nobody holds for it any more.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != start.parent) ::_exit(125);  // portsafe-run died before prctl took effect
   for (int i = 0; i < start.count; ++i) {
     if (::dup2(start.sources[i], 3 + i) < 0) {
       const int error = errno;
@@ -126,7 +133,7 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
   char* listen_pid = plan.environment.listen_pid_index ? envp[*plan.environment.listen_pid_index] : nullptr;
 
   ChildStart start{&child_mask, count, {}, listen_pid, plan.path.c_str(), argv.data(), envp.data(), sh_argv.data(),
-                   error_write.get()};
+                   error_write.get(), ::getpid()};
   std::vector<int> source_numbers;
   for (const UniqueFd& fd : sources) source_numbers.push_back(fd.get());
   start.sources = source_numbers.data();

@@ -1,0 +1,32 @@
+"""When portsafe-run dies, even by SIGKILL, its job's held ports are released: COMMAND is then
+asked to stop (SIGTERM) instead of running on with ports nobody holds for it."""
+import os
+import signal
+import subprocess
+
+from portsafe_testlib import wait_for
+
+SCRIPT = r"""
+import signal, sys, time
+def stop(signum, frame):
+    open(sys.argv[1], "w").write("SIGTERM")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+open(sys.argv[2], "w").write("ready")
+time.sleep(60)
+"""
+
+
+def test_sigkill_of_portsafe_run_sends_sigterm_to_command(ps):
+    stopped, ready = ps.tmp / "stopped", ps.tmp / "ready"
+    run = subprocess.Popen([ps.program("portsafe-run"), "--port", "web", "--", "/usr/bin/python3", "-c", SCRIPT,
+                            str(stopped), str(ready)], env=ps.env)
+    try:
+        assert wait_for(ready.exists, timeout=20), "COMMAND did not start"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+        assert wait_for(stopped.exists, timeout=10), "COMMAND outlived portsafe-run"
+        assert stopped.read_text() == "SIGTERM"
+    finally:
+        if run.poll() is None:
+            run.kill()
