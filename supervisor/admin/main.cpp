@@ -12,6 +12,23 @@
 #include "portsafe/log.hpp"
 #include "status_command.hpp"
 
+namespace {
+
+// The first argument that is neither an option nor an option's value: the command word.
+std::string first_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--runtime-dir") {
+      ++i;
+      continue;
+    }
+    if (!arg.empty() && arg[0] != '-') return arg;
+  }
+  return {};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace portsafe;
   set_log_identity("portsafe");
@@ -40,6 +57,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a misspelt command as "a subcommand is required": name the word instead.
+    if (const std::string word = first_word(argc, argv); !word.empty() && word != "status" && word != "gc" && word != "doctor") {
+      log_error("unknown command '{}': use status, gc or doctor (see portsafe --help)", word);
+      return admin::kExitUsage;
+    }
     app.exit(e);
     return admin::kExitUsage;
   }
