@@ -25,7 +25,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   # Tests fetch Debian's docker-proxy with `apt-get download`, which needs package lists.
-  if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq || true
   fi
   exit 0
