@@ -58,14 +58,14 @@ int listen_on(const char* ip) {
   return fd;
 }
 
-int connect_to(uint16_t port) {
+int connect_to(uint16_t port, const char* ip = "127.0.0.1") {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  ::inet_pton(AF_INET, ip, &address.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
     return -1;
@@ -222,19 +222,7 @@ Path& open_path(const std::string& name, uint16_t container_port) {
 
 int connect_path(const std::string& name, uint16_t port) {
   if (name != "direct") return connect_to(port);
-  // The direct reference talks to the backend on 127.0.0.2 itself.
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int on = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.2", &address.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
+  return connect_to(port, "127.0.0.2");  // the direct reference talks to the backend itself
 }
 
 const std::array<const char*, 3> kPaths = {"direct", "docker_proxy", "portsafe"};
