@@ -162,7 +162,8 @@ bool in_own_process() noexcept {
 }
 
 int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noexcept {
-  if (!shim_active()) return passthrough(fd, addr, length);
+  // A vfork child shares our memory but is not us: it must not claim in our name.
+  if (!shim_active() || !in_own_process()) return passthrough(fd, addr, length);
   const int saved_errno = errno;
   const auto port = inet_address_port(addr, length);
   if (!port) return passthrough(fd, addr, length);

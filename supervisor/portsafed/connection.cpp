@@ -45,6 +45,9 @@ Connection::ReadResult Connection::read_available() {
     frames_.append(buffer, static_cast<size_t>(n));
     if (frames_.broken()) return ReadResult::open;  // nothing more will be parsed anyway
     if (static_cast<size_t>(n) < sizeof buffer) return ReadResult::open;
+    // A fast writer must not keep us here (or grow the buffer without end): one frame at most
+    // per turn; level-triggered epoll brings us back for the rest.
+    if (frames_.buffered() > wire::kHeaderSize + wire::kMaxPayload) return ReadResult::open;
   }
 }
 

@@ -230,6 +230,9 @@ void Server::resume_accepting() {
 
 void Server::sweep() {
   const int64_t now = monotonic_ms();
+  // Accepting paused when descriptors or memory ran out; retry each sweep rather than wait for
+  // a connection to close (long-lived job connections may never do so).
+  resume_accepting();
   if (const size_t reaped = table_.reap(now); reaped > 0) log_debug("sweep reaped {} slot(s)", reaped);
   if (handler_.has_jobs() || !handler_.keeper().empty()) last_busy_ms_ = now;
   if (stopping_ || options_.idle_timeout.count() == 0) return;
