@@ -169,3 +169,17 @@ def assert_one_line(out, program, *words):
         assert lines[0].startswith(f"{program}: "), lines[0]
     for word in words:
         assert word in lines[0], f"{word!r} not in {lines[0]!r}"
+
+
+def real_table_bytes(tmp_path):
+    """The bytes of a well-formed table, as a real `portsafe-run --port a -- true` makes it."""
+    from portsafe_testlib import Context, table_shm_path
+
+    ps = Context(tmp_path)
+    try:
+        out = ps.run([ps.program("portsafe-run"), "--port", "a", "--", "true"], timeout=60)
+        assert out.returncode == 0, out.stderr
+        with open(table_shm_path(ps.runtime_dir), "rb") as f:
+            return f.read()
+    finally:
+        ps.cleanup()

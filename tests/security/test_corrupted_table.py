@@ -7,8 +7,8 @@ import struct
 
 import pytest
 
-from portsafe_testlib import PYTHON, Context, table_shm_path
-from securitylib import assert_one_line
+from portsafe_testlib import PYTHON, table_shm_path
+from securitylib import assert_one_line, real_table_bytes
 
 CHECKSUM_AT = 152  # offsetof(TableHeader, checksum) in include/portsafe/port_table.hpp
 VERSION_AT = 8
@@ -57,14 +57,7 @@ CORRUPTIONS = [garbage_header, wrong_version, bad_checksum, truncated_header, tr
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
     """The bytes of a real table made by a real run (made once; each test corrupts a copy)."""
-    ps = Context(tmp_path_factory.mktemp("pristine"))
-    try:
-        out = ps.run([ps.program("portsafe-run"), "--port", "a", "--", "true"], timeout=60)
-        assert out.returncode == 0, out.stderr
-        with open(table_shm_path(ps.runtime_dir), "rb") as f:
-            return f.read()
-    finally:
-        ps.cleanup()
+    return real_table_bytes(tmp_path_factory.mktemp("pristine"))
 
 
 def plant(ps, data):

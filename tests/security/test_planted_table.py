@@ -7,21 +7,14 @@ import subprocess
 
 import pytest
 
-from portsafe_testlib import PYTHON, Context, table_shm_path
-from securitylib import as_user, assert_one_line
+from portsafe_testlib import PYTHON, table_shm_path
+from securitylib import as_user, assert_one_line, real_table_bytes
 
 
 @pytest.fixture(scope="module")
 def table_bytes(tmp_path_factory):
     """A well-formed table, as a real run makes it."""
-    ps = Context(tmp_path_factory.mktemp("model"))
-    try:
-        out = ps.run([ps.program("portsafe-run"), "--port", "a", "--", "true"], timeout=60)
-        assert out.returncode == 0, out.stderr
-        with open(table_shm_path(ps.runtime_dir), "rb") as f:
-            return f.read()
-    finally:
-        ps.cleanup()
+    return real_table_bytes(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(params=[0o666, 0o600], ids=["world-writable", "private-to-intruder"])
