@@ -57,6 +57,15 @@ def test_proxy_in_another_netns_serves_the_jobs_port(ps, proto):
                 assert tcp_exchange("127.0.0.1", job.port, b"hello") == b"from the other namespace: hello"
             else:
                 import socket
+                # The readiness probe above cannot tell a bound UDP backend from none (a UDP
+                # connect always succeeds), so the first datagram may reach the namespace before
+                # the backend binds: resend, as any UDP client would, a bounded number of times.
+                data = None
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
-                    data, _ = udp_exchange(c, ("127.0.0.1", job.port), b"hello")
-                    assert data == b"from the other namespace: hello"
+                    for _ in range(5):
+                        try:
+                            data, _ = udp_exchange(c, ("127.0.0.1", job.port), b"hello", timeout=1.0)
+                            break
+                        except TimeoutError:
+                            continue
+                assert data == b"from the other namespace: hello"
