@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "portsafe/environment.hpp"
 
@@ -20,11 +23,23 @@ bool parse_number(std::string_view text, uint32_t& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
+// Plain read(2), not a stream: the shim calls this at every program start, and a stream would
+// initialise the C++ locale machinery (tens of microseconds) just to read one line of /proc.
 std::string read_small_file(const char* path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string text;
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got > 0) {
+      text.append(buffer, static_cast<size_t>(got));
+    } else if (got == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::syscall(SYS_close, fd);  // raw: inside libportsafe.so, ::close would be the shim's own wrapper
+  return text;
 }
 
 }  // namespace
@@ -73,10 +88,19 @@ std::vector<PortRange> parse_port_list(std::string_view text) {
 }
 
 PortRange read_ephemeral_range() {
-  std::istringstream in(read_small_file("/proc/sys/net/ipv4/ip_local_port_range"));
+  // The file holds "LOW<tab>HIGH\n".
+  const std::string text = read_small_file("/proc/sys/net/ipv4/ip_local_port_range");
+  const std::string_view view(text);
+  const auto first_end = view.find_first_of(" \t");
+  const auto second_begin = first_end == std::string_view::npos ? first_end : view.find_first_not_of(" \t", first_end);
+  const auto second_end = second_begin == std::string_view::npos ? second_begin : view.find_first_of(" \t\n", second_begin);
   uint32_t low = 0;
   uint32_t high = 0;
-  if (!(in >> low >> high) || low == 0 || low > high || high > 65535) return PortRange{32768, 60999};
+  if (second_begin == std::string_view::npos || !parse_number(view.substr(0, first_end), low) ||
+      !parse_number(view.substr(second_begin, second_end - second_begin), high) || low == 0 || low > high ||
+      high > 65535) {
+    return PortRange{32768, 60999};
+  }
   return PortRange{static_cast<uint16_t>(low), static_cast<uint16_t>(high)};
 }
 
