@@ -70,6 +70,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::bind_failed: return "bind_failed";
     case ErrorCode::table_error: return "table_error";
     case ErrorCode::internal: return "internal";
+    case ErrorCode::stopping: return "stopping";
   }
   return "unknown";
 }

@@ -54,6 +54,7 @@ enum class ErrorCode : uint16_t {
   bind_failed = 9,     // the kernel refused (message says why)
   table_error = 10,
   internal = 11,
+  stopping = 12,       // the supervisor is exiting (idle): reconnect, which starts a fresh one
 };
 
 const char* message_type_name(MessageType type);
