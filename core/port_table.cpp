@@ -385,6 +385,8 @@ PortClaim PortTable::claim_port(Protocol proto, uint16_t port, const Claimant& w
     if (same_job && seen.state == SlotState::linger) {
       if (claim_slot(*index, word, who, target, claim.ref)) {
         claim.result = ClaimResult::claimed;
+        claim.took_over_linger = true;
+        claim.lingered = seen;
         return claim;
       }
       continue;
@@ -408,6 +410,8 @@ void PortTable::mark_used(const SlotRef& ref) noexcept {
   if (!ref.valid()) return;
   Slot& s = slot(ref.index);
   if (s.word.load(std::memory_order_acquire) != ref.word) return;
+  // Servers mark on every accept or datagram: a plain load keeps the slot's line shared once set.
+  if ((s.flags.load(std::memory_order_relaxed) & kSlotUsed) != 0) return;
   s.flags.fetch_or(kSlotUsed, std::memory_order_release);
 }
 
@@ -428,6 +432,25 @@ bool PortTable::drop(const SlotRef& ref, const ProcessIdentity& me) noexcept {
   if (!ref.valid() || slot_word::owner(ref.word) != unpack_identity(pack_identity(me))) return false;
   if (!take_busy(ref.index, ref.word, me)) return false;
   publish(ref.index, slot(ref.index).word.load(std::memory_order_relaxed), SlotState::free, ProcessIdentity{});
+  return true;
+}
+
+bool PortTable::restore_linger(const PortClaim& claim, const ProcessIdentity& me) noexcept {
+  if (!claim.took_over_linger) return drop(claim.ref, me);
+  const SlotRef& ref = claim.ref;
+  if (!ref.valid() || slot_word::owner(ref.word) != unpack_identity(pack_identity(me))) return false;
+  if (!take_busy(ref.index, ref.word, me)) return false;
+  // Everything "who holds this port?" shows goes back to the linger's own values.
+  const SlotView& was = claim.lingered;
+  Slot& s = slot(ref.index);
+  s.flags.store(was.flags, std::memory_order_relaxed);
+  s.pid.store(was.pid, std::memory_order_relaxed);
+  s.job_id.store(was.job_id, std::memory_order_relaxed);
+  s.deadline_ms.store(was.deadline_ms, std::memory_order_relaxed);
+  s.since_ms.store(was.since_ms, std::memory_order_relaxed);
+  store_name(s.job_name, was.job_name);
+  store_name(s.label, was.label);
+  publish(ref.index, s.word.load(std::memory_order_relaxed), SlotState::linger, was.owner);
   return true;
 }
 

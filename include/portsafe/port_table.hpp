@@ -8,10 +8,14 @@
 //
 // Lifecycle (see README "Guarantees"):
 //   free -> bound   a process bound the port (port 0 picked by the shim, or an explicit port)
-//   bound -> free   closed after real use (listen/connect): the port is free again
+//   bound -> free   closed after real use (a connection accepted or made, a datagram sent or
+//                   received): the port is free again
 //   bound -> linger closed, or the process died, without real use: the number may have been handed
-//                   on, so the job keeps it for its linger time (default 60 s)
+//                   on, so the job keeps it for its linger time (default 60 s). Bound and listened
+//                   on is not use: `new ServerSocket(0)`, portpicker's TCP probe only learn a number.
 //   linger -> bound a process of the same job binds the lingering port
+//   bound -> linger that takeover's bind failed: the linger is given back, deadline unchanged
+//                   (restore_linger)
 //   free -> held    the supervisor holds it for a job (a placeholder socket)
 //   any -> free     the owner (process, job leader or supervisor) is dead, or a linger expired
 #pragma once
@@ -41,7 +45,8 @@ std::optional<Protocol> parse_protocol(std::string_view text) noexcept;
 enum class SlotState : uint8_t { free = 0, busy = 1, bound = 2, linger = 3, held = 4, excluded = 5 };
 const char* slot_state_name(SlotState state) noexcept;
 
-inline constexpr uint32_t kSlotUsed = 1u;  // flags: the port was listened on or connected
+// flags: the port served a connection, made one, or carried a datagram (the shim decides).
+inline constexpr uint32_t kSlotUsed = 1u;
 
 inline constexpr uint64_t kTableMagic = 0x4546415354524f50ull;  // "PORTSAFE" little-endian
 inline constexpr uint32_t kTableLayoutVersion = 1;
@@ -138,6 +143,10 @@ struct PortClaim {
   ClaimResult result = ClaimResult::out_of_range;
   SlotRef ref;
   SlotView holder;
+  // claimed over the claimant's own job's linger: that linger as it was, so an owner whose bind
+  // then fails can give it back (restore_linger) instead of freeing the port.
+  bool took_over_linger = false;
+  SlotView lingered;
 };
 
 // not_private: the segment is group/world-accessible, or another user's (root may inspect users'
@@ -202,6 +211,11 @@ class PortTable {
   bool release(const SlotRef& ref, const ProcessIdentity& me, int64_t now_ms) noexcept;
   // The owner drops the claim at once (a failed bind, the supervisor releasing a held port).
   bool drop(const SlotRef& ref, const ProcessIdentity& me) noexcept;
+  // The owner gives back the linger its claim took over (claim.took_over_linger; its bind failed):
+  // the slot lingers again for that job with the linger's own deadline, as if never taken. A
+  // failed attempt hands no number on, so it earns no fresh linger time. Drops the claim when it
+  // was not a takeover. False when the slot is no longer this claim.
+  bool restore_linger(const PortClaim& claim, const ProcessIdentity& me) noexcept;
   // The owner changes its label (e.g. a proxy's target); ref is updated to the new word.
   bool set_label(SlotRef& ref, const ProcessIdentity& me, const char* label) noexcept;
 
