@@ -125,8 +125,10 @@ int bind_given_port(int fd, const struct sockaddr* addr, socklen_t length, Proto
   switch (claim.result) {
     case ClaimResult::claimed: {
       if (real().bind(fd, addr, length) != 0) {
+        // A takeover of the job's own linger gives the linger back: the number may still be
+        // waiting for its real user, and freeing it would hand it to any other job.
         const int error = errno;
-        table.drop(claim.ref, g_state.claimant.process);
+        table.restore_linger(claim, g_state.claimant.process);
         errno = error;
         return -1;
       }

@@ -1,5 +1,5 @@
-// Which of this process's descriptors carry a port claim the shim made, so that listen/connect
-// can mark the port used and the last close can release it.
+// Which of this process's descriptors carry a port claim the shim made, so that accept/connect
+// and datagrams can mark the port used and the last close can release it.
 //
 // A static, zero-initialised array indexed by fd (descriptors beyond it are simply untracked):
 // no allocation, no lock, only atomics, so threads and fork children (which inherit the array)

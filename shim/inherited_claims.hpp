@@ -1,6 +1,6 @@
 // After exec, the descriptor array is empty but the process may still hold sockets it bound
 // before exec (same pid, same start time, so the table still names it the owner). Rebuilding
-// their entries lets listen/close keep the lifecycle right across exec.
+// their entries lets accept/connect/close keep the lifecycle right across exec.
 #pragma once
 
 namespace portsafe::shim {

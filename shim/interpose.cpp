@@ -22,10 +22,30 @@ namespace {
 // True when fd carries a claim this process made and may act on (not from a vfork child).
 bool tracked_here(int fd) noexcept { return shim_active() && tracked_claim(fd).valid() && in_own_process(); }
 
-// No vfork check here: marking a claim used from a vfork child (which would have to listen on
+// No vfork check here: marking a claim used from a vfork child (which would have to serve on
 // the parent's socket between vfork and exec) does no harm, and it saves a getpid() per call.
+// The send/receive wrappers run on every datagram and every stream read or write: for a socket
+// without a claim (nearly all of them) this is one load of the fd's entry.
 void mark_used_keeping_errno(int fd) noexcept {
   if (shim_active() && tracked_claim(fd).valid()) mark_fd_used(fd);
+}
+
+// accept() handed out a connection: the listening port served someone, so it is really used.
+// The new descriptor names a socket we did not see made.
+int note_accepted(int listener, int rc) noexcept {
+  if (rc >= 0) {
+    forget_socket_facts(rc);
+    mark_used_keeping_errno(listener);
+  }
+  return rc;
+}
+
+// A datagram (or stream data) went out or came in on fd: a UDP port that carried traffic was
+// really used. (A stream socket that carries data was connected or accepted already.)
+template <typename Count>
+Count note_traffic(int fd, Count rc) noexcept {
+  if (rc >= 0) mark_used_keeping_errno(fd);
+  return rc;
 }
 
 // newfd now names the same socket as oldfd: it carries the same claim.
@@ -98,16 +118,53 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t length)
 
 int bind(int fd, const struct sockaddr* addr, socklen_t length) { return coordinated_bind(fd, addr, length); }
 
-int listen(int fd, int backlog) {
-  const int rc = real().listen(fd, backlog);
-  if (rc == 0) mark_used_keeping_errno(fd);
-  return rc;
-}
+// listen() is not interposed: bound and listening without a connection is what a port probe
+// (`new ServerSocket(0)`, portpicker) does to learn a number, and that number must linger.
 
 int connect(int fd, const struct sockaddr* addr, socklen_t length) {
   const int rc = real().connect(fd, addr, length);
   if (rc == 0 || errno == EINPROGRESS) mark_used_keeping_errno(fd);
   return rc;
+}
+
+int accept(int fd, struct sockaddr* addr, socklen_t* length) {
+  return note_accepted(fd, real().accept(fd, addr, length));
+}
+
+int accept4(int fd, struct sockaddr* addr, socklen_t* length, int flags) {
+  return note_accepted(fd, real().accept4(fd, addr, length, flags));
+}
+
+ssize_t send(int fd, const void* data, size_t size, int flags) {
+  return note_traffic(fd, real().send(fd, data, size, flags));
+}
+
+ssize_t sendto(int fd, const void* data, size_t size, int flags, const struct sockaddr* addr, socklen_t length) {
+  return note_traffic(fd, real().sendto(fd, data, size, flags, addr, length));
+}
+
+ssize_t sendmsg(int fd, const struct msghdr* message, int flags) {
+  return note_traffic(fd, real().sendmsg(fd, message, flags));
+}
+
+int sendmmsg(int fd, struct mmsghdr* messages, unsigned int count, int flags) {
+  return note_traffic(fd, real().sendmmsg(fd, messages, count, flags));
+}
+
+ssize_t recv(int fd, void* data, size_t size, int flags) {
+  return note_traffic(fd, real().recv(fd, data, size, flags));
+}
+
+ssize_t recvfrom(int fd, void* data, size_t size, int flags, struct sockaddr* addr, socklen_t* length) {
+  return note_traffic(fd, real().recvfrom(fd, data, size, flags, addr, length));
+}
+
+ssize_t recvmsg(int fd, struct msghdr* message, int flags) {
+  return note_traffic(fd, real().recvmsg(fd, message, flags));
+}
+
+int recvmmsg(int fd, struct mmsghdr* messages, unsigned int count, int flags, struct timespec* timeout) {
+  return note_traffic(fd, real().recvmmsg(fd, messages, count, flags, timeout));
 }
 
 int close(int fd) {

@@ -19,8 +19,17 @@ void resolve_all() noexcept {
   resolve(g_real.socket, "socket");
   resolve(g_real.setsockopt, "setsockopt");
   resolve(g_real.bind, "bind");
-  resolve(g_real.listen, "listen");
   resolve(g_real.connect, "connect");
+  resolve(g_real.accept, "accept");
+  resolve(g_real.accept4, "accept4");
+  resolve(g_real.send, "send");
+  resolve(g_real.sendto, "sendto");
+  resolve(g_real.sendmsg, "sendmsg");
+  resolve(g_real.sendmmsg, "sendmmsg");
+  resolve(g_real.recv, "recv");
+  resolve(g_real.recvfrom, "recvfrom");
+  resolve(g_real.recvmsg, "recvmsg");
+  resolve(g_real.recvmmsg, "recvmmsg");
   resolve(g_real.close, "close");
   resolve(g_real.dup, "dup");
   resolve(g_real.dup2, "dup2");

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 namespace portsafe::shim {
 
@@ -14,8 +15,17 @@ struct RealLibc {
   int (*socket)(int, int, int) = nullptr;
   int (*setsockopt)(int, int, int, const void*, socklen_t) = nullptr;
   int (*bind)(int, const struct sockaddr*, socklen_t) = nullptr;
-  int (*listen)(int, int) = nullptr;
   int (*connect)(int, const struct sockaddr*, socklen_t) = nullptr;
+  int (*accept)(int, struct sockaddr*, socklen_t*) = nullptr;
+  int (*accept4)(int, struct sockaddr*, socklen_t*, int) = nullptr;
+  ssize_t (*send)(int, const void*, size_t, int) = nullptr;
+  ssize_t (*sendto)(int, const void*, size_t, int, const struct sockaddr*, socklen_t) = nullptr;
+  ssize_t (*sendmsg)(int, const struct msghdr*, int) = nullptr;
+  int (*sendmmsg)(int, struct mmsghdr*, unsigned int, int) = nullptr;
+  ssize_t (*recv)(int, void*, size_t, int) = nullptr;
+  ssize_t (*recvfrom)(int, void*, size_t, int, struct sockaddr*, socklen_t*) = nullptr;
+  ssize_t (*recvmsg)(int, struct msghdr*, int) = nullptr;
+  int (*recvmmsg)(int, struct mmsghdr*, unsigned int, int, struct timespec*) = nullptr;
   int (*close)(int) = nullptr;
   int (*dup)(int) = nullptr;
   int (*dup2)(int, int) = nullptr;

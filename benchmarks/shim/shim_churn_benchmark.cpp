@@ -2,9 +2,14 @@
 // side from this benchmark, one bare and one with LD_PRELOAD=libportsafe.so, and each benchmark
 // reports the ratio shim/bare measured in the same run (counters "bare_ns", "shim_ns", "ratio").
 //
-//   churn       socket / bind port 0 / listen / close   (the shim picks, claims, releases)
+//   churn       UDP socket / bind port 0 / one datagram / close  (the shim picks, claims, marks
+//               the claim used, frees it at close). A TCP bind/listen/close would not do: a port
+//               that only listened lingers for the job, so a loop of them fills the range.
 //   unix_bind   socket(AF_UNIX) / bind / close          (interposed, passed through)
 //   getsockname getsockname on a bound socket           (not interposed at all)
+//   claimed_udp sendto + recv of one datagram on a socket the shim claimed (both calls marked)
+//   unix_pair   send + recv of one byte on an AF_UNIX socketpair (interposed, no claim: the
+//               cost every program's ordinary sends and receives pay for the use tracking)
 //
 // Run: build/bin/shim_churn_benchmark  (the shim is found at bin/../lib/libportsafe.so)
 #include <arpa/inet.h>
@@ -35,13 +40,57 @@ int64_t now_ns() {
 }
 
 // ---- the loops, run inside a worker ------------------------------------------------------------
-void churn_once() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in loopback(uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0) std::abort();
+  addr.sin_port = htons(port);
+  return addr;
+}
+
+uint16_t port_of(int fd) {
+  sockaddr_in addr{};
+  socklen_t length = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  return ntohs(addr.sin_port);
+}
+
+// A bare UDP socket the churn's datagrams go to (drained now and then, so sends never block).
+int sink_socket() {
+  static int sink = -1;
+  if (sink < 0) {
+    sink = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    const sockaddr_in addr = loopback(0);
+    if (::bind(sink, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  }
+  return sink;
+}
+
+void drain(int fd) {
+  char buf[64];
+  while (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+  }
+}
+
+void churn_once() {
+  const int sink = sink_socket();
+  const sockaddr_in to = loopback(port_of(sink));
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const sockaddr_in addr = loopback(0);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  if (::sendto(fd, "x", 1, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 1) std::abort();
   ::close(fd);
+}
+
+void claimed_udp_once(int fd, const sockaddr_in& self) {
+  char byte = 0;
+  if (::sendto(fd, "x", 1, 0, reinterpret_cast<const sockaddr*>(&self), sizeof self) != 1) std::abort();
+  if (::recv(fd, &byte, 1, 0) != 1) std::abort();
+}
+
+void unix_pair_once(const int (&pair)[2]) {
+  char byte = 0;
+  if (::send(pair[0], "x", 1, 0) != 1 || ::recv(pair[1], &byte, 1, 0) != 1) std::abort();
 }
 
 void unix_bind_once(long n) {
@@ -69,6 +118,21 @@ int64_t run_loop(const std::string& what, long count) {
   const int64_t start = now_ns();
   if (what == "churn") {
     for (long i = 0; i < count; ++i) churn_once();
+    drain(sink_socket());
+  } else if (what == "claimed_udp") {
+    static int claimed = -1;
+    static sockaddr_in self{};
+    if (claimed < 0) {
+      claimed = ::socket(AF_INET, SOCK_DGRAM, 0);
+      const sockaddr_in addr = loopback(0);
+      if (::bind(claimed, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+      self = loopback(port_of(claimed));
+    }
+    for (long i = 0; i < count; ++i) claimed_udp_once(claimed, self);
+  } else if (what == "unix_pair") {
+    static int pair[2] = {-1, -1};
+    if (pair[0] < 0 && ::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) std::abort();
+    for (long i = 0; i < count; ++i) unix_pair_once(pair);
   } else if (what == "unix_bind") {
     for (long i = 0; i < count; ++i) unix_bind_once(serial++);
   } else {
@@ -163,13 +227,17 @@ void compare(benchmark::State& state, const char* what) {
   state.counters["ratio"] = static_cast<double>(shim_total) / static_cast<double>(bare_total);
 }
 
-void BM_SocketBindZeroListenClose(benchmark::State& state) { compare(state, "churn"); }
+void BM_UdpSocketBindZeroSendClose(benchmark::State& state) { compare(state, "churn"); }
 void BM_UnixSocketBindClose(benchmark::State& state) { compare(state, "unix_bind"); }
 void BM_Getsockname(benchmark::State& state) { compare(state, "getsockname"); }
+void BM_ClaimedUdpSendRecv(benchmark::State& state) { compare(state, "claimed_udp"); }
+void BM_UnclaimedSendRecv(benchmark::State& state) { compare(state, "unix_pair"); }
 
-BENCHMARK(BM_SocketBindZeroListenClose)->UseManualTime()->Iterations(300);
+BENCHMARK(BM_UdpSocketBindZeroSendClose)->UseManualTime()->Iterations(300);
 BENCHMARK(BM_UnixSocketBindClose)->UseManualTime()->Iterations(300);
 BENCHMARK(BM_Getsockname)->UseManualTime()->Iterations(300);
+BENCHMARK(BM_ClaimedUdpSendRecv)->UseManualTime()->Iterations(300);
+BENCHMARK(BM_UnclaimedSendRecv)->UseManualTime()->Iterations(300);
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // A port picked and closed without real use lingers for the job (its number may have been handed
-// on); a port that was listened on or connected is free again once closed.
+// on); a port that served a connection, made one, or carried a datagram is free again once
+// closed. (Bound and listened on without a connection lingers: listen_probe_lingers_test.cpp.)
 #include "shim_fixture.hpp"
 
 namespace portsafe::shim_test {
@@ -15,9 +16,9 @@ TEST(ClaimLifecycle, PickedAndClosedPortLingersForTheJob) {
   EXPECT_GE(view.deadline_ms, before + 60'000 - 1000) << "PORTSAFE_LINGER=60";
 }
 
-TEST(ClaimLifecycle, ListenedPortIsFreeAfterClose) {
+TEST(ClaimLifecycle, PortThatServedAConnectionIsFreeAfterClose) {
   const auto [fd, port] = bind_zero();
-  ASSERT_EQ(::listen(fd, 4), 0);
+  ASSERT_TRUE(serve_one_connection(fd)) << std::strerror(errno);
   EXPECT_NE(slot(Protocol::tcp, port).flags & kSlotUsed, 0u);
   ASSERT_EQ(::close(fd), 0);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);
@@ -48,7 +49,7 @@ TEST(ClaimLifecycle, GivenPortIsClaimedAndFreedAfterUse) {
   const int fd = make_socket();
   ASSERT_EQ(bind_port(fd, port), 0);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::bound);
-  ASSERT_EQ(::listen(fd, 1), 0);
+  ASSERT_TRUE(serve_one_connection(fd)) << std::strerror(errno);
   ::close(fd);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);
 }

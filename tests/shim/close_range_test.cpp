@@ -19,7 +19,7 @@ std::pair<int, uint16_t> claimed_at(int target) {
 TEST(CloseRange, ReleasesEveryClaimInTheRange) {
   const auto [a, port_a] = claimed_at(500);
   const auto [b, port_b] = claimed_at(501);
-  ASSERT_EQ(::listen(b, 1), 0);
+  ASSERT_TRUE(serve_one_connection(b)) << std::strerror(errno);
   const auto [outside, port_outside] = claimed_at(600);
   ASSERT_EQ(::close_range(500, 510, 0), 0);
   EXPECT_EQ(slot(Protocol::tcp, port_a).state, SlotState::linger);
@@ -33,7 +33,7 @@ TEST(CloseRange, CloexecFlagClosesAndReleasesNothing) {
   const auto [fd, port] = claimed_at(520);
   ASSERT_EQ(::close_range(520, 520, CLOSE_RANGE_CLOEXEC), 0);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::bound);
-  ASSERT_EQ(::listen(fd, 1), 0) << "still open";
+  ASSERT_TRUE(serve_one_connection(fd)) << "still open: " << std::strerror(errno);
   ::close(fd);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);
 }
@@ -47,7 +47,7 @@ TEST(CloseRange, DuplicatesInsideTheRangeReleaseOnce) {
 
 TEST(CloseRange, ClosefromReleasesToo) {
   const auto [fd, port] = claimed_at(700);
-  ASSERT_EQ(::listen(fd, 1), 0);
+  ASSERT_TRUE(serve_one_connection(fd)) << std::strerror(errno);
   ::closefrom(700);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);
   errno = 0;

@@ -24,7 +24,7 @@ TEST_P(DupDescriptors, ClaimIsReleasedByTheLastClose) {
   ASSERT_GE(copy, 0) << std::strerror(errno);
   ASSERT_EQ(::close(fd), 0);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::bound) << "the copy still has the socket";
-  ASSERT_EQ(::listen(copy, 1), 0);  // real use through the copy counts
+  ASSERT_TRUE(serve_one_connection(copy)) << std::strerror(errno);  // real use through the copy counts
   ASSERT_EQ(::close(copy), 0);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);
 }
@@ -52,7 +52,7 @@ INSTANTIATE_TEST_SUITE_P(AllDupCalls, DupDescriptors,
 TEST(DupOntoClaimedDescriptor, Dup2ReleasesTheReplacedClaim) {
   const auto [first, first_port] = bind_zero();
   const auto [second, second_port] = bind_zero();
-  ASSERT_EQ(::listen(second, 1), 0);
+  ASSERT_TRUE(serve_one_connection(second)) << std::strerror(errno);
   ASSERT_EQ(::dup2(first, second), second);  // the kernel closes the old `second`
   EXPECT_EQ(slot(Protocol::tcp, second_port).state, SlotState::free);
   EXPECT_EQ(slot(Protocol::tcp, first_port).state, SlotState::bound);
@@ -78,7 +78,7 @@ TEST(DupOntoClaimedDescriptor, FailedDup2KeepsTheClaim) {
   EXPECT_EQ(::dup2(12345, fd), -1);  // not an open descriptor
   EXPECT_EQ(errno, EBADF);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::bound);
-  ASSERT_EQ(::listen(fd, 1), 0);
+  ASSERT_TRUE(serve_one_connection(fd)) << std::strerror(errno);
   ::close(fd);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);
 }

@@ -27,7 +27,7 @@ TEST(ForkAndThreads, ChildClosingAnInheritedSocketLeavesTheParentsClaim) {
   const SlotView view = slot(Protocol::tcp, port);
   EXPECT_EQ(view.state, SlotState::bound);
   EXPECT_EQ(view.pid, static_cast<uint32_t>(::getpid()));
-  ASSERT_EQ(::listen(fd, 1), 0);
+  ASSERT_TRUE(serve_one_connection(fd)) << std::strerror(errno);
   ::close(fd);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);
 }
@@ -39,11 +39,11 @@ TEST(ForkAndThreads, ChildsOwnBindIsOwnedByTheChildAndReleasedByIt) {
     const auto [fd, port] = bind_zero();
     const SlotView view = slot(Protocol::tcp, port);
     if (view.pid != static_cast<uint32_t>(::getpid()) || view.job_id != own_job_id()) return 2;
-    if (::listen(fd, 1) != 0 || ::close(fd) != 0) return 3;
+    if (!serve_one_connection(fd) || ::close(fd) != 0) return 3;
     if (slot(Protocol::tcp, port).state != SlotState::free) return 4;
     return ::write(pipe_fds[1], &port, sizeof port) == sizeof port ? 0 : 5;
   });
-  EXPECT_EQ(status, 0) << "2: wrong owner, 3: listen/close failed, 4: not released";
+  EXPECT_EQ(status, 0) << "2: wrong owner, 3: serving/close failed, 4: not released";
   ::close(pipe_fds[1]);  // a child that wrote nothing then gives EOF, not a hang
   uint16_t port = 0;
   ASSERT_EQ(::read(pipe_fds[0], &port, sizeof port), static_cast<ssize_t>(sizeof port));
@@ -105,7 +105,7 @@ TEST(ForkAndThreads, ConcurrentThreadsGetDistinctPorts) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (const int fd : fds[t]) {
-        ::listen(fd, 1);
+        serve_one_connection(fd);  // served: each claim is freed, not lingering
         ::close(fd);
       }
     });

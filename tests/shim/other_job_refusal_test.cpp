@@ -60,7 +60,7 @@ TEST(OtherJobRefusal, OwnJobsLingeringPortIsTakenOver) {
   ASSERT_EQ(slot(Protocol::tcp, port).state, SlotState::linger);
   const int again = make_socket();
   ASSERT_EQ(bind_port(again, port), 0) << std::strerror(errno);
-  ASSERT_EQ(::listen(again, 1), 0);
+  ASSERT_TRUE(serve_one_connection(again)) << std::strerror(errno);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::bound);
   ::close(again);
   EXPECT_EQ(slot(Protocol::tcp, port).state, SlotState::free);

@@ -92,6 +92,27 @@ inline uint16_t local_port(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
+// Real use of a TCP port: listens on `listener` (bound to loopback), connects a client to it and
+// accepts that connection, then closes both ends of the connection. Listening alone is not use
+// (a port probe does that), so this is what a server that served someone looks like. False (errno
+// says why) when any step fails; usable in fork children (no gtest assertions).
+inline bool serve_one_connection(int listener) {
+  if (::listen(listener, 4) != 0) return false;
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (client < 0) return false;
+  const sockaddr_in addr = loopback(local_port(listener));
+  const bool connected = ::connect(client, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  const int accepted = connected ? ::accept(listener, nullptr, nullptr) : -1;
+  const int error = errno;
+  // The client resets at close, so no TIME_WAIT is left on the port for a later bind to meet.
+  const linger reset{1, 0};
+  ::setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  ::close(client);
+  if (accepted >= 0) ::close(accepted);
+  errno = error;
+  return accepted >= 0;
+}
+
 // A socket bound to port 0 through the shim; returns {fd, port}.
 inline std::pair<int, uint16_t> bind_zero(int type = SOCK_STREAM) {
   const int fd = make_socket(type);

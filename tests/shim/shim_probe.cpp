@@ -3,7 +3,8 @@
 //   shim_probe bind0 [tcp|udp] [COUNT]  binds port 0 COUNT times; prints "port N" per bind
 //   shim_probe bind PORT                binds 127.0.0.1:PORT; prints "port N" or "error MESSAGE"
 //   shim_probe exec-adopt               binds port 0, then execs itself keeping the socket
-//   shim_probe adopted FD PORT          (after exec) listens on FD, closes it, prints the slot state
+//   shim_probe adopted FD PORT          (after exec) serves one connection on FD, closes it, prints
+//                                       the slot state
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -64,10 +65,26 @@ int run_exec_adopt(char** argv) {
   return 1;
 }
 
+// Listens, connects a client and accepts it: a server that served someone (really used its port).
+bool serve_one_connection(int listener, uint16_t port) {
+  if (::listen(listener, 1) != 0) return false;
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+  const int accepted = ::accept(listener, nullptr, nullptr);
+  if (accepted < 0) return false;
+  ::close(accepted);
+  ::close(client);
+  return true;
+}
+
 int run_adopted(char** argv) {
   const int fd = std::atoi(argv[2]);
   const auto port = static_cast<uint16_t>(std::atoi(argv[3]));
-  if (::listen(fd, 1) != 0 || ::close(fd) != 0) {
+  if (!serve_one_connection(fd, port) || ::close(fd) != 0) {
     std::printf("error %s\n", std::strerror(errno));
     return 1;
   }

@@ -28,7 +28,7 @@ def test_http_server_port_zero_comes_from_the_range(ps, tmp_path):
         server.terminate()
         server.wait(timeout=10)
     # Killed without closing, it leaves its slot to the reaper: the next job's bind of that port
-    # reclaims it (the server had listened, so it is free, not lingering).
+    # reclaims it (the server accepted a connection, so it is free, not lingering).
     with shimlib.job_leader() as other_job:
         again = ps.run([shimlib.PYTHON, "-c", REBIND, str(port)], env=ps.preload_env(PORTSAFE_JOB_ID=other_job))
     assert again.stdout.strip() == "ok", again.stdout + again.stderr

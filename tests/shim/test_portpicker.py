@@ -1,10 +1,9 @@
 """portpicker.pick_unused_port() (Debian's python3-portpicker) under the shim returns a port from
 the range, which the job's server can then bind without SO_REUSEADDR.
 
-portpicker probes TCP by listening on the port, which the table counts as real use: its TCP claim
-is free again at close (the lifecycle of issue 2), while the port still lies outside the kernel's
-ephemeral range, so no port-0 bind or connect() of the kernel's choosing can take it. Its UDP
-probe is not listened on: that claim lingers for the job and another job is refused it."""
+portpicker probes TCP by binding and listening, UDP by binding: neither serves anyone, so both
+claims linger for the job at close and another job is refused the number, over TCP and UDP. The
+job's own server takes it over; once it has served a connection its close frees the port."""
 import errno
 
 import pytest
@@ -22,6 +21,8 @@ try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
     if kind == socket.SOCK_STREAM:
         s.listen()
+        with socket.create_connection(("127.0.0.1", int(sys.argv[1]))), s.accept()[0]:
+            pass
     print("ok")
 except OSError as e:
     print("refused", e.errno)
@@ -37,12 +38,13 @@ def test_portpicker_port_comes_from_the_range_and_serves(ps):
         port = int(picked.stdout)
         assert shimlib.in_range(port, RANGE)
         table = shimlib.Table(ps.runtime_dir)
-        assert table.state(port, "udp") == "linger", "the UDP probe was not used: it lingers for the job"
-
-        other = ps.run([shimlib.PYTHON, "-c", SERVE, str(port), "udp"], env=ps.preload_env(PORTSAFE_JOB_ID=other_job))
-        assert other.stdout.split() == ["refused", str(errno.EADDRINUSE)], other.stdout + other.stderr
+        for proto in ("tcp", "udp"):
+            assert table.state(port, proto) == "linger", proto + ": the probe served no one: it lingers for the job"
+            other = ps.run([shimlib.PYTHON, "-c", SERVE, str(port), proto],
+                           env=ps.preload_env(PORTSAFE_JOB_ID=other_job))
+            assert other.stdout.split() == ["refused", str(errno.EADDRINUSE)], proto + ": " + other.stdout + other.stderr
 
         for proto in ("tcp", "udp"):
             served = ps.run([shimlib.PYTHON, "-c", SERVE, str(port), proto], env=ps.preload_env(PORTSAFE_JOB_ID=job))
             assert served.stdout.strip() == "ok", proto + ": " + served.stdout + served.stderr
-        assert table.state(port, "tcp") == "free", "listened on and closed: free again"
+        assert table.state(port, "tcp") == "free", "served a connection and closed: free again"
