@@ -144,6 +144,25 @@ bool is_private_segment(int fd, OwnerRule rule, const std::string& path, std::st
   return true;
 }
 
+// A runtime root's table is trusted only when it belongs to the root directory's owner, whoever
+// inspects it: root looking at a user's root must not trust a segment a third user planted there.
+bool is_segment_owned_by(int fd, uid_t owner, const std::string& path, std::string& detail) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    detail = fmt::format("cannot be inspected: {}", std::strerror(errno));
+    return false;
+  }
+  const unsigned mode = st.st_mode & 07777;
+  if (st.st_uid != owner) {
+    detail = fmt::format("belongs to uid {} (mode {:o}), not to uid {} who owns its runtime directory: portsafe "
+                         "never trusts it; have its owner or root remove it ({}), or set PORTSAFE_RUNTIME_DIR to "
+                         "another directory",
+                         st.st_uid, mode, owner, path);
+    return false;
+  }
+  return is_private_segment(fd, OwnerRule::mine_or_root_inspecting, path, detail);
+}
+
 std::string temporary_name(const std::string& name) {
   std::random_device entropy;
   return fmt::format("{}.init-{}-{:08x}", name, ::getpid(), entropy());
@@ -193,11 +212,17 @@ std::string PortTable::shm_path(const std::string& name) { return "/dev/shm/" + 
 
 TableOpen PortTable::open_existing(const std::string& name) { return open_segment(name, false); }
 
-TableOpen PortTable::open_segment(const std::string& name, bool own) {
+TableOpen PortTable::open_owned_by(const std::string& name, uid_t owner) { return open_segment(name, false, owner); }
+
+TableOpen PortTable::open_segment(const std::string& name, bool own) { return open_segment(name, own, std::nullopt); }
+
+TableOpen PortTable::open_segment(const std::string& name, bool own, std::optional<uid_t> owner) {
   try {
     bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
     const OwnerRule rule = own ? OwnerRule::mine : OwnerRule::mine_or_root_inspecting;
-    if (std::string detail; !is_private_segment(shm.get_mapping_handle().handle, rule, shm_path(name), detail)) {
+    const int fd = shm.get_mapping_handle().handle;
+    if (std::string detail; owner ? !is_segment_owned_by(fd, *owner, shm_path(name), detail)
+                                  : !is_private_segment(fd, rule, shm_path(name), detail)) {
       return fail(TableError::not_private, name, detail);
     }
     bip::offset_t size = 0;

@@ -70,6 +70,18 @@ RuntimeRoot prepare_private_directory(const std::string& path) {
   return root;
 }
 
+RuntimeRoot prepare_inspected_directory(const std::string& path) {
+  struct stat st {};
+  if (::geteuid() == 0 && !path.empty() && path.front() == '/' && ::lstat(path.c_str(), &st) == 0 &&
+      S_ISDIR(st.st_mode) && st.st_uid != 0 && (st.st_mode & 0077) == 0) {
+    RuntimeRoot root;
+    root.ok = true;
+    root.path = path;
+    return root;
+  }
+  return prepare_private_directory(path);  // every other case, with its one-line reason
+}
+
 std::string default_runtime_base() {
   if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && xdg[0] == '/') {
     return fmt::format("{}/portsafe", xdg);

@@ -20,6 +20,8 @@
 //   any -> free     the owner (process, job leader or supervisor) is dead, or a linger expired
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -179,6 +181,10 @@ class PortTable {
  public:
   // Opens the named segment, checking every header field. Never trusts a mismatching segment.
   static TableOpen open_existing(const std::string& name);
+  // Opens the named segment only when `owner` owns it and no one else can use it, whoever the
+  // caller is: how a runtime root's table is inspected (the owner is the root directory's), so
+  // root can look at a user's table on purpose, never at one another user planted at its name.
+  static TableOpen open_owned_by(const std::string& name, uid_t owner);
   // Opens it, or creates it fully initialised and publishes it atomically (mode 0600), so no
   // process ever sees a half-written table.
   static TableOpen open_or_create(const TableSpec& spec);
@@ -238,6 +244,8 @@ class PortTable {
   PortTable(std::string name, std::unique_ptr<boost::interprocess::mapped_region> region);
   // own: the caller uses the table as its own, so even root requires it to be root's.
   static TableOpen open_segment(const std::string& name, bool own);
+  // The same with the owner required exactly (open_owned_by) when `owner` is given.
+  static TableOpen open_segment(const std::string& name, bool own, std::optional<uid_t> owner);
   Slot& slot(uint32_t index) const noexcept;
   SlotView view_slot(uint32_t index) const noexcept;
   bool take_busy(uint32_t index, uint64_t expected, const ProcessIdentity& me) noexcept;

@@ -20,6 +20,11 @@ RuntimeRoot resolve_runtime_root();
 // Same checks for a directory given by path (creates it when missing).
 RuntimeRoot prepare_private_directory(const std::string& path);
 
+// For looking at a root rather than using it (portsafe status/gc/doctor): the same checks, except
+// that root (euid 0) may name another user's existing private directory, so `sudo portsafe status`
+// with PORTSAFE_RUNTIME_DIR at a user's root inspects that user's table.
+RuntimeRoot prepare_inspected_directory(const std::string& path);
+
 // The per-user base used when PORTSAFE_RUNTIME_DIR is unset: $XDG_RUNTIME_DIR/portsafe, else
 // /tmp/portsafe-UID.
 std::string default_runtime_base();
