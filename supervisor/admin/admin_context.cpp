@@ -1,12 +1,26 @@
 #include "admin_context.hpp"
 
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "portsafe/environment.hpp"
 #include "portsafe/runtime_root.hpp"
+#include "portsafe/table_access.hpp"
 
 namespace portsafe::admin {
 
 AdminContext resolve_context(const std::string& runtime_dir) {
   AdminContext context;
-  const RuntimeRoot root = runtime_dir.empty() ? resolve_runtime_root() : prepare_private_directory(runtime_dir);
+  RuntimeRoot root;
+  if (!runtime_dir.empty()) {
+    root = prepare_inspected_directory(runtime_dir);
+  } else if (const char* dir = std::getenv(env::kRuntimeDir); dir != nullptr && *dir != '\0') {
+    root = prepare_inspected_directory(dir);
+    if (!root.ok) root.error = fmt::format("{}: {}", env::kRuntimeDir, root.error);
+  } else {
+    root = resolve_runtime_root();
+  }
   if (!root.ok) {
     context.root_error = root.error;
     return context;
@@ -15,6 +29,8 @@ AdminContext resolve_context(const std::string& runtime_dir) {
   context.table_name = table_name(root.path);
   return context;
 }
+
+TableOpen open_context_table(const AdminContext& context) { return inspect_root_table(context.root); }
 
 std::unique_ptr<SupervisorClient> connect_running_supervisor(const AdminContext& context) {
   if (context.root.empty()) return nullptr;

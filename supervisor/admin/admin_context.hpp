@@ -21,8 +21,13 @@ struct AdminContext {
   std::string table_name;
 };
 
-// --runtime-dir when given, else PORTSAFE_RUNTIME_DIR / the per-user default.
+// --runtime-dir when given, else PORTSAFE_RUNTIME_DIR / the per-user default. An admin command
+// only looks, so root may name another user's private root.
 AdminContext resolve_context(const std::string& runtime_dir);
+
+// The root's existing table, trusted only when it is private and belongs to the root's owner
+// (root may inspect a user's root; nobody trusts a table another user planted at its name).
+TableOpen open_context_table(const AdminContext& context);
 
 // The running supervisor of the root, or nullptr (never starts one).
 std::unique_ptr<SupervisorClient> connect_running_supervisor(const AdminContext& context);

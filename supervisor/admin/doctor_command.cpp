@@ -71,7 +71,7 @@ void check_range(Report& report) {
 
 void check_table(const AdminContext& context, Report& report) {
   if (context.root.empty()) return;
-  TableOpen opened = PortTable::open_existing(context.table_name);
+  TableOpen opened = open_context_table(context);
   if (opened.error == TableError::missing) {
     report.ok(fmt::format("no port table yet ({}); the first portsafe program creates it",
                           PortTable::shm_path(context.table_name)));

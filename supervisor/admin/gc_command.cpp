@@ -43,7 +43,7 @@ int run_gc(const AdminContext& context, bool reset) {
     }
     log_warn("the supervisor did not answer gc ({}); reaping the table directly", reply.error.message);
   }
-  TableOpen opened = PortTable::open_existing(context.table_name);
+  TableOpen opened = open_context_table(context);
   if (opened.error == TableError::missing) {
     std::fputs("no port table yet: nothing to reap\n", stdout);
     return kExitOk;

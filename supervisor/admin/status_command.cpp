@@ -134,7 +134,7 @@ int run_status(const AdminContext& context, bool json) {
     log_error("{}", context.root_error);
     return kExitFailure;
   }
-  TableOpen opened = PortTable::open_existing(context.table_name);
+  TableOpen opened = open_context_table(context);
   if (opened.error == TableError::missing) {
     if (json) {
       std::fputs("[]\n", stdout);
