@@ -30,11 +30,23 @@ def in_private_netns():
     return os.environ.get("PORTSAFE_IN_NETNS") == "1"
 
 
+# Every runtime root this test process made or was given (track_root): tests/conftest.py checks at
+# the end of the session that none of them left its table in /dev/shm.
+SESSION_ROOTS = set()
+
+
+def track_root(root):
+    """Records a temporary runtime root, so the session-end check looks for its table."""
+    SESSION_ROOTS.add(str(root))
+    return root
+
+
 class Context:
     """A private runtime root (PORTSAFE_RUNTIME_DIR) and an environment that uses it."""
 
     def __init__(self, tmp_path, range_=None):
         self.tmp = tmp_path
+        self._roots = []
         self.runtime_dir = str(tmp_path / "runtime")
         os.makedirs(self.runtime_dir, mode=0o700, exist_ok=True)
         os.chmod(self.runtime_dir, 0o700)
@@ -43,6 +55,20 @@ class Context:
         self.env["PORTSAFE_RUNTIME_DIR"] = self.runtime_dir
         if range_:
             self.env["PORTSAFE_RANGE"] = f"{range_[0]}-{range_[1]}"
+
+    # A test may move the context to another root (one under /tmp that another uid can reach);
+    # every root it ever had is remembered, so cleanup() stops their supervisors and removes their
+    # tables, not only the last one's.
+    @property
+    def runtime_dir(self):
+        return self._runtime_dir
+
+    @runtime_dir.setter
+    def runtime_dir(self, path):
+        self._runtime_dir = str(path)
+        if self._runtime_dir not in self._roots:
+            self._roots.append(self._runtime_dir)
+        track_root(self._runtime_dir)
 
     def set_range(self, low, high):
         self.env["PORTSAFE_RANGE"] = f"{low}-{high}"
@@ -65,27 +91,76 @@ class Context:
         return subprocess.run(args, env=env or self.env, timeout=timeout, check=check,
                               capture_output=True, text=True, **kw)
 
-    def supervisor_pid(self):
-        """The pid written in the supervisor's lock file, or None."""
-        try:
-            with open(os.path.join(self.runtime_dir, "portsafed.lock")) as f:
-                text = f.read().strip()
-            return int(text) if text else None
-        except (OSError, ValueError):
-            return None
+    def supervisor_pid(self, root=None):
+        """The pid written in the supervisor's lock file (of this context's root), or None."""
+        return supervisor_pid_of(root or self.runtime_dir)
 
-    def kill_supervisor(self, sig=signal.SIGKILL):
-        pid = self.supervisor_pid()
+    def kill_supervisor(self, sig=signal.SIGKILL, root=None):
+        pid = self.supervisor_pid(root)
         if pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         return pid
 
     def cleanup(self):
-        self.kill_supervisor()
-        table = table_shm_path(self.runtime_dir)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(table)
+        for root in self._roots:
+            self.kill_supervisor(root=root)
+            remove_root_table(root)
+
+
+def supervisor_pid_of(root):
+    """The pid written in a root's supervisor lock file, or None."""
+    try:
+        with open(os.path.join(root, "portsafed.lock")) as f:
+            text = f.read().strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def remove_root_table(root):
+    """Removes the table of a runtime root this test made (never anyone else's)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(table_shm_path(root))
+
+
+# The table header keeps the supervisor's socket path (include/portsafe/port_table.hpp,
+# TableHeader::socket_path): the root a segment belongs to is that path's directory.
+SOCKET_PATH_OFFSET = 40
+SOCKET_PATH_BYTES = 108
+
+
+def table_segments():
+    """The portsafe table segments in /dev/shm now (paths)."""
+    try:
+        names = os.listdir("/dev/shm")
+    except OSError:
+        return set()
+    return {os.path.join("/dev/shm", n) for n in names if n.startswith("portsafe-")}
+
+
+def root_of_table(path):
+    """The runtime root a table segment names in its header, or None when unreadable."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(SOCKET_PATH_OFFSET)
+            raw = f.read(SOCKET_PATH_BYTES)
+    except OSError:
+        return None
+    socket_path = raw.split(b"\0", 1)[0].decode(errors="replace")
+    return os.path.dirname(socket_path) if socket_path else None
+
+
+def leaked_tables(before, roots, temp_base):
+    """Segments made since `before` that belong to one of `roots` or to a root under `temp_base`
+    (the session's own temporary tree): tables the session left behind."""
+    leaked = {table_shm_path(r) for r in roots if os.path.exists(table_shm_path(r))} - set(before)
+    prefix = temp_base.rstrip("/") + "/"
+    for path in table_segments() - set(before) - leaked:
+        root = root_of_table(path)
+        if root is not None and (root in roots or root.startswith(prefix)):
+            leaked.add(path)
+    return sorted(leaked)
 
 
 def table_shm_path(runtime_dir):
