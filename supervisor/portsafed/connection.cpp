@@ -55,6 +55,7 @@ void Connection::queue_reply(Reply reply) {
   Outgoing out;
   out.bytes = wire::make_frame(reply.type, reply.payload);
   out.fd = std::move(reply.fd);
+  if (out_.empty()) last_progress_ms_ = monotonic_ms();
   pending_bytes_ += out.bytes.size();
   out_.push_back(std::move(out));
 }
@@ -86,6 +87,7 @@ bool Connection::flush() {
       return false;
     }
     if (front.fd) front.fd.reset();  // sent: the client owns its copy now
+    if (n > 0) last_progress_ms_ = monotonic_ms();
     front.sent += static_cast<size_t>(n);
     pending_bytes_ -= static_cast<size_t>(n);
     if (front.sent == front.bytes.size()) out_.pop_front();

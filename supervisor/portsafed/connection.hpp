@@ -33,6 +33,9 @@ class Connection {
 
   void close_after_flush() noexcept { closing_ = true; }
   bool closing() const noexcept { return closing_; }
+  // When a reply was last queued into an empty output or a byte of output was last taken by the
+  // peer: a closing connection whose output has not moved for long will never be read.
+  int64_t last_progress_ms() const noexcept { return last_progress_ms_; }
 
   uint64_t id() const noexcept { return id_; }
   int fd() const noexcept { return fd_.get(); }
@@ -52,6 +55,7 @@ class Connection {
   FrameAssembler frames_;
   std::deque<Outgoing> out_;
   size_t pending_bytes_ = 0;
+  int64_t last_progress_ms_ = 0;
   bool closing_ = false;
 };
 

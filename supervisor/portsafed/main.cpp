@@ -88,8 +88,6 @@ int serve(const Options& options) {
     log_error("{}", table.message);
     return kExitFailure;
   }
-  // A dead supervisor's holds are freed now (their owner is gone); live claims stay.
-  const size_t reaped = table.table->reap(monotonic_ms());
   // The pid is in the lock file before the socket answers: whoever can talk to us can signal us.
   const int ready_fd =
       options.foreground || supervisor::systemd_passed_socket() ? -1 : detach(supervisor_log_path(root.path));
@@ -103,13 +101,17 @@ int serve(const Options& options) {
     tell_parent(ready_fd, 1);
     return kExitFailure;
   }
-  tell_parent(ready_fd, 0);
-  log_info("serving {} (table {}, range {}, reaped {} stale slot(s))", socket_path, table.table->name(),
-           format_range(table.table->range()), reaped);
   supervisor::ServerOptions server_options;
   server_options.idle_timeout = std::chrono::seconds(options.idle_timeout);
   if (!from_systemd) server_options.socket_path = socket_path;
   supervisor::Server server(std::move(listener), *table.table, server_options);
+  // A killed supervisor's holds: those of running jobs are held again until their launchers
+  // reserve them anew; the rest (their owner is gone) are freed. Clients wait in the backlog.
+  const size_t adopted = server.adopt_orphaned_holds();
+  const size_t reaped = table.table->reap(monotonic_ms());
+  tell_parent(ready_fd, 0);
+  log_info("serving {} (table {}, range {}, held {} port(s) again, reaped {} stale slot(s))", socket_path,
+           table.table->name(), format_range(table.table->range()), adopted, reaped);
   const int code = server.run();
   supervisor::clear_pid(lock.get());
   return code;

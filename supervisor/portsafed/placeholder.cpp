@@ -12,32 +12,42 @@ namespace {
 
 int socket_type(Protocol proto) { return proto == Protocol::udp ? SOCK_DGRAM : SOCK_STREAM; }
 
-int make_reuse_socket(int family, Protocol proto, UniqueFd& out) {
+int set_reuse(int fd) {
+  const int one = 1;
+  return ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ? errno : 0;
+}
+
+// reuse_first: SO_REUSEADDR before bind (the usual placeholder); else after (an exclusive bind).
+int make_socket(int family, Protocol proto, bool reuse_first, UniqueFd& out) {
   UniqueFd fd(::socket(family, socket_type(proto) | SOCK_CLOEXEC, 0));
   if (!fd) return errno;
-  const int one = 1;
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return errno;
+  if (reuse_first) {
+    if (const int error = set_reuse(fd.get()); error != 0) return error;
+  }
   out = std::move(fd);
   return 0;
 }
 
-int bind_wildcard_v4(Protocol proto, uint16_t port, UniqueFd& out) {
+int bind_wildcard_v4(Protocol proto, uint16_t port, bool reuse_first, UniqueFd& out) {
   UniqueFd fd;
-  if (const int error = make_reuse_socket(AF_INET, proto, fd); error != 0) return error;
+  if (const int error = make_socket(AF_INET, proto, reuse_first, fd); error != 0) return error;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return errno;
+  if (!reuse_first) {
+    if (const int error = set_reuse(fd.get()); error != 0) return error;
+  }
   out = std::move(fd);
   return 0;
 }
 
 // IPv6 may be compiled out or disabled; then there is nothing to hold on that side.
-int bind_wildcard_v6(Protocol proto, uint16_t port, UniqueFd& out, bool& unavailable) {
+int bind_wildcard_v6(Protocol proto, uint16_t port, bool reuse_first, UniqueFd& out, bool& unavailable) {
   unavailable = false;
   UniqueFd fd;
-  if (const int error = make_reuse_socket(AF_INET6, proto, fd); error != 0) {
+  if (const int error = make_socket(AF_INET6, proto, reuse_first, fd); error != 0) {
     unavailable = error == EAFNOSUPPORT;
     return unavailable ? 0 : error;
   }
@@ -51,19 +61,28 @@ int bind_wildcard_v6(Protocol proto, uint16_t port, UniqueFd& out, bool& unavail
     unavailable = errno == EADDRNOTAVAIL;
     return unavailable ? 0 : errno;
   }
+  if (!reuse_first) {
+    if (const int error = set_reuse(fd.get()); error != 0) return error;
+  }
   out = std::move(fd);
+  return 0;
+}
+
+int bind_both(Protocol proto, uint16_t port, bool reuse_first, Placeholders& out) {
+  Placeholders made;
+  if (const int error = bind_wildcard_v4(proto, port, reuse_first, made.v4); error != 0) return error;
+  bool unavailable = false;
+  if (const int error = bind_wildcard_v6(proto, port, reuse_first, made.v6, unavailable); error != 0) return error;
+  out = std::move(made);
   return 0;
 }
 
 }  // namespace
 
-int bind_placeholders(Protocol proto, uint16_t port, Placeholders& out) {
-  Placeholders made;
-  if (const int error = bind_wildcard_v4(proto, port, made.v4); error != 0) return error;
-  bool unavailable = false;
-  if (const int error = bind_wildcard_v6(proto, port, made.v6, unavailable); error != 0) return error;
-  out = std::move(made);
-  return 0;
+int bind_placeholders(Protocol proto, uint16_t port, Placeholders& out) { return bind_both(proto, port, true, out); }
+
+int bind_placeholders_exclusively(Protocol proto, uint16_t port, Placeholders& out) {
+  return bind_both(proto, port, false, out);
 }
 
 bool parse_bind_address(const std::string& text, uint16_t port, SocketAddress& out) {
@@ -100,7 +119,7 @@ bool is_wildcard(const SocketAddress& address) {
 
 int bind_consumer(Protocol proto, const SocketAddress& address, bool listen, UniqueFd& out) {
   UniqueFd fd;
-  if (const int error = make_reuse_socket(address.family, proto, fd); error != 0) return error;
+  if (const int error = make_socket(address.family, proto, true, fd); error != 0) return error;
   if (address.family == AF_INET6) {
     // Like the placeholder: the IPv4 side is held (and served) separately.
     const int one = 1;

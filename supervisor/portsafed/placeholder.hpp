@@ -21,6 +21,11 @@ struct Placeholders {
 
 // Binds both placeholders; returns 0 or the errno of the bind that failed (nothing is kept then).
 int bind_placeholders(Protocol proto, uint16_t port, Placeholders& out);
+// As bind_placeholders, but each bind is made without SO_REUSEADDR (set only afterwards, for the
+// consumer's sake), so it fails while *any* socket uses the port: used when holding a port again
+// for a job whose server may already serve it (a UDP placeholder bound after the server would
+// steal its datagrams). Returns 0 or the errno of the bind that failed.
+int bind_placeholders_exclusively(Protocol proto, uint16_t port, Placeholders& out);
 
 struct SocketAddress {
   sockaddr_storage storage{};

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "portsafe/log.hpp"
+#include "portsafe/process_identity.hpp"
 
 namespace portsafe::supervisor {
 namespace {
@@ -19,6 +20,9 @@ using wire::ErrorCode;
 // How many ports a port-0 reservation tries when the kernel says a picked port is taken by
 // someone outside portsafe (a process without the shim).
 constexpr int kPickAttempts = 32;
+// How long a dead supervisor's hold is kept for its job's launcher to reserve it again (it does
+// so the moment it sees the supervisor's connection close).
+constexpr int64_t kOrphanGraceMs = 10'000;
 
 std::string describe(Protocol proto, uint16_t port) { return fmt::format("{}/{}", port, protocol_name(proto)); }
 
@@ -158,13 +162,28 @@ Result<std::vector<wire::PortRequest>> PortKeeper::reserve(uint64_t connection, 
     }
   }
   std::vector<Key> made;
+  std::vector<Key> adopted;
   R result;
   for (const auto& request : ports) {
+    if (HeldPort* orphan = request.port != 0 ? orphan_of(Key{request.proto, request.port}, job) : nullptr) {
+      // The job holds this port again after its supervisor died: the hold becomes this connection's.
+      orphan->connection = connection;
+      orphan->orphan_until_ms = 0;
+      orphan->name = request.name;
+      adopted.push_back(Key{request.proto, request.port});
+      result.value.push_back(request);
+      continue;
+    }
     Result<HeldPort> one = request.port != 0 ? hold_given(job, request) : hold_any(job, request);
     if (one.error) {
       for (const Key& key : made) {
         forget(held_.at(key));
         held_.erase(key);
+      }
+      const int64_t until = monotonic_ms() + kOrphanGraceMs;
+      for (const Key& key : adopted) {
+        held_.at(key).connection = 0;
+        held_.at(key).orphan_until_ms = until;
       }
       result.error = one.error;
       result.value.clear();
@@ -262,6 +281,61 @@ size_t PortKeeper::release_all() {
   for (auto& [key, held] : held_) forget(held);
   held_.clear();
   return count;
+}
+
+HeldPort* PortKeeper::orphan_of(const Key& key, const JobInfo& job) {
+  const auto it = held_.find(key);
+  if (it == held_.end() || it->second.orphan_until_ms == 0 || it->second.job.id != job.id) return nullptr;
+  return &it->second;
+}
+
+size_t PortKeeper::adopt_orphans() {
+  size_t adopted = 0;
+  const int64_t now = monotonic_ms();
+  for (const SlotView& view : table_.list()) {
+    if (view.state != SlotState::held || view.job_id == 0 || is_process_alive(view.owner)) continue;
+    if (!is_process_alive(unpack_identity(view.job_id))) continue;  // the job is over: reaping frees it
+    const std::string job_name(view.job_name, ::strnlen(view.job_name, sizeof view.job_name));
+    const std::string label(view.label, ::strnlen(view.label, sizeof view.label));
+    HeldPort held;
+    held.job = JobInfo{view.job_id, job_name};
+    held.name = label;
+    held.label = label;
+    const PortClaim claim =
+        table_.claim_port(view.proto, view.port, claimant(held.job, held.label), SlotState::held);
+    if (claim.result != ClaimResult::claimed) continue;
+    held.ref = claim.ref;
+    // Best effort: while the job's server has the port, the table claim alone keeps other jobs off.
+    if (bind_placeholders_exclusively(view.proto, view.port, held.sockets) != 0) held.sockets = Placeholders{};
+    held.since_ms = now;
+    held.orphan_until_ms = now + kOrphanGraceMs;
+    log_info("held {} again for job '{}' as '{}' (its supervisor died)", describe(view.proto, view.port), job_name,
+             label);
+    held_.insert_or_assign(Key{view.proto, view.port}, std::move(held));
+    ++adopted;
+  }
+  return adopted;
+}
+
+void PortKeeper::tend_orphans(int64_t now_ms) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    HeldPort& held = it->second;
+    const bool expired = held.orphan_until_ms != 0 &&
+                         (now_ms >= held.orphan_until_ms || !is_process_alive(unpack_identity(held.job.id)));
+    if (expired) {
+      log_info("job '{}' did not hold {} again; released", held.job.name, describe(it->first.first, it->first.second));
+      forget(held);
+      it = held_.erase(it);
+      continue;
+    }
+    if (!held.sockets.v4 && held.ref.valid()) {
+      // Re-held while the job's server had the port: placeholders once the port is unused.
+      if (bind_placeholders_exclusively(it->first.first, it->first.second, held.sockets) != 0) {
+        held.sockets = Placeholders{};
+      }
+    }
+    ++it;
+  }
 }
 
 std::vector<wire::StatusEntry> PortKeeper::untracked_entries(int64_t now_ms) const {

@@ -29,6 +29,9 @@ struct HeldPort {
   SlotRef ref;  // invalid for ports outside the table's range (e.g. privileged ports)
   Placeholders sockets;
   int64_t since_ms = 0;
+  // Non-zero: adopted from a supervisor that died (connection 0); dropped at this time unless its
+  // job reserves the same port again first.
+  int64_t orphan_until_ms = 0;
 };
 
 // A value or the error reply that explains why not.
@@ -61,6 +64,15 @@ class PortKeeper {
   size_t release_connection(uint64_t connection);
   size_t release_all();
 
+  // A killed supervisor leaves held slots whose owner is dead. For each whose job's leader still
+  // runs, hold it again (table claim, plus placeholders where no socket uses the port: the job's
+  // server may already serve it) so no other job is given it, until the job's launcher reserves
+  // the same port again. Called before the first client is served; returns how many.
+  size_t adopt_orphans();
+  // Each sweep: drops adopted holds whose job did not come back in time (or whose leader ended),
+  // and binds the placeholders of re-held ports whose server has let go of the port.
+  void tend_orphans(int64_t now_ms);
+
   bool empty() const noexcept { return held_.empty(); }
   size_t size() const noexcept { return held_.size(); }
   // Held ports the table cannot show (outside its range), as status entries.
@@ -72,6 +84,8 @@ class PortKeeper {
   Result<HeldPort> hold_any(const JobInfo& job, const wire::PortRequest& request);
   Claimant claimant(const JobInfo& job, const std::string& name) const;
   void forget(HeldPort& port);
+  // The adopted hold of key, when it belongs to job (else nullptr).
+  HeldPort* orphan_of(const Key& key, const JobInfo& job);
   uint16_t port_of(const SlotRef& ref) const;
 
   PortTable& table_;

@@ -26,6 +26,11 @@ Reply make_reply(MessageType type, std::vector<uint8_t> payload = {}) {
 
 Reply fail(ErrorCode code, std::string message) { return make_error_reply(wire::ErrorReply{code, std::move(message)}); }
 
+Reply refuse_while_stopping(const char* what) {
+  return fail(ErrorCode::stopping,
+              fmt::format("this supervisor is exiting (idle) and takes no new {}; reconnect to start a fresh one", what));
+}
+
 }  // namespace
 
 Reply make_error_reply(const wire::ErrorReply& error) { return make_reply(MessageType::error, wire::encode(error)); }
@@ -55,6 +60,7 @@ const JobInfo* RequestHandler::job_of(uint64_t connection) const {
 }
 
 Reply RequestHandler::open_job(const Peer& peer, const wire::OpenJob& request) {
+  if (stopping_) return refuse_while_stopping("jobs");
   if (const JobInfo* current = job_of(peer.connection)) {
     return fail(ErrorCode::bad_payload,
                 fmt::format("this connection already belongs to job '{}'; open a new connection for another job",
@@ -86,6 +92,7 @@ Reply RequestHandler::open_job(const Peer& peer, const wire::OpenJob& request) {
 }
 
 Reply RequestHandler::reserve(const Peer& peer, const wire::Reserve& request) {
+  if (stopping_) return refuse_while_stopping("reservations");
   const JobInfo* job = job_of(peer.connection);
   if (job == nullptr) return fail(ErrorCode::no_job, "reserve needs a job: send open_job on this connection first");
   auto result = keeper_.reserve(peer.connection, *job, request.ports);

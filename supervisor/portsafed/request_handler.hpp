@@ -37,6 +37,9 @@ class RequestHandler {
   void end_connection(uint64_t connection);
   // True while some connection has opened a job (the supervisor must not idle out).
   bool has_jobs() const noexcept { return !jobs_.empty(); }
+  // The supervisor is exiting: from now on new jobs and reservations are refused (their ports
+  // would die with us a moment later), with a reply that sends the client to a fresh supervisor.
+  void refuse_new_jobs() noexcept { stopping_ = true; }
   PortKeeper& keeper() noexcept { return keeper_; }
 
  private:
@@ -54,6 +57,7 @@ class RequestHandler {
   ProcessIdentity self_;
   PortKeeper keeper_;
   std::map<uint64_t, JobInfo> jobs_;  // connection -> the job it opened or joined
+  bool stopping_ = false;
 };
 
 }  // namespace portsafe::supervisor

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "portsafe/log.hpp"
 
@@ -21,6 +22,9 @@ constexpr uint64_t kTimerTag = 1;
 constexpr uint64_t kSignalTag = 2;
 // Connections queued before an idle exit unlinked the socket still get served, this long at most.
 constexpr int64_t kDrainMs = 2000;
+// A connection whose peer is gone (or whose framing broke) is closed once its replies are out;
+// if the peer takes none of them for this long, it never will: drop them and the connection.
+constexpr int64_t kUndeliveredMs = 5000;
 
 bool watch(int epoll_fd, int fd, uint64_t tag, uint32_t events) {
   epoll_event ev{};
@@ -152,7 +156,8 @@ void Server::accept_clients() {
 
 void Server::serve(Connection& connection, uint32_t events) {
   bool peer_gone = false;
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && !connection.backlogged()) {
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && !connection.backlogged() &&
+      !connection.closing()) {
     const auto result = connection.read_available();
     if (result == Connection::ReadResult::failed) {
       close_connection(connection.id());
@@ -201,8 +206,12 @@ void Server::answer_frames(Connection& connection) {
 void Server::update_interest(Connection& connection) {
   epoll_event ev{};
   ev.data.u64 = connection.id();
-  ev.events = EPOLLRDHUP;
-  if (!connection.backlogged() && !connection.closing()) ev.events |= EPOLLIN;
+  // Level-triggered EPOLLRDHUP stays ready for good once the peer half-closed: watching it on a
+  // connection we no longer read from (backlogged, or closing after the peer left) would wake
+  // the loop at once, forever. Such a connection waits for EPOLLOUT only (EPOLLHUP and EPOLLERR
+  // are always reported, so a peer that closes completely is still noticed).
+  ev.events = 0;
+  if (!connection.backlogged() && !connection.closing()) ev.events |= EPOLLIN | EPOLLRDHUP;
   if (connection.wants_write()) ev.events |= EPOLLOUT;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, connection.fd(), &ev);
 }
@@ -233,15 +242,31 @@ void Server::sweep() {
   // Accepting paused when descriptors or memory ran out; retry each sweep rather than wait for
   // a connection to close (long-lived job connections may never do so).
   resume_accepting();
+  drop_undelivered(now);
+  handler_.keeper().tend_orphans(now);
   if (const size_t reaped = table_.reap(now); reaped > 0) log_debug("sweep reaped {} slot(s)", reaped);
   if (handler_.has_jobs() || !handler_.keeper().empty()) last_busy_ms_ = now;
   if (stopping_ || options_.idle_timeout.count() == 0) return;
   if (now - last_busy_ms_ >= options_.idle_timeout.count() * 1000) begin_stopping();
 }
 
+void Server::drop_undelivered(int64_t now) {
+  std::vector<uint64_t> stalled;
+  for (const auto& [id, connection] : connections_) {
+    if (connection->closing() && connection->wants_write() && now - connection->last_progress_ms() >= kUndeliveredMs) {
+      stalled.push_back(id);
+    }
+  }
+  for (const uint64_t id : stalled) {
+    log_info("connection {}: the peer left and read no reply for {} s; dropping them", id, kUndeliveredMs / 1000);
+    close_connection(id);
+  }
+}
+
 void Server::begin_stopping() {
   log_info("idle for {} s: exiting", options_.idle_timeout.count());
   stopping_ = true;
+  handler_.refuse_new_jobs();
   stop_deadline_ms_ = monotonic_ms() + kDrainMs;
   // New clients find no socket and start a new supervisor; ones already queued are still served.
   if (!options_.socket_path.empty()) ::unlink(options_.socket_path.c_str());

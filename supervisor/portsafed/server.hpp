@@ -31,6 +31,8 @@ class Server {
 
   // Serves until SIGTERM/SIGINT/SIGHUP or the idle timeout; returns the exit code.
   int run();
+  // Before serving: hold again what a killed supervisor held for jobs still running.
+  size_t adopt_orphaned_holds() { return handler_.keeper().adopt_orphans(); }
 
  private:
   bool set_up();
@@ -41,6 +43,7 @@ class Server {
   void close_connection(uint64_t id);
   void update_interest(Connection& connection);
   void sweep();
+  void drop_undelivered(int64_t now);
   void begin_stopping();
   void pause_accepting();
   void resume_accepting();

@@ -53,32 +53,35 @@ JobOrigin find_job_origin() {
   return origin;
 }
 
-SessionResult open_session(const std::string& root, const std::string& job_name, const JobOrigin& origin,
-                           const std::vector<PortSpec>& ports) {
+namespace {
+
+// A supervisor that is exiting (idle) refuses new jobs; each retry reconnects, which finds its
+// socket gone and starts a fresh supervisor once the old one lets go of its lock.
+constexpr int kStoppingRetries = 10;
+
+bool refused_as_stopping(const wire::ErrorReply& error) { return error.code == wire::ErrorCode::stopping; }
+
+// One attempt at the whole setup; *stopping says the supervisor refused because it is exiting.
+SessionResult try_open_session(const std::string& root, const std::string& job_name, const JobOrigin& origin,
+                               const std::vector<PortSpec>& ports, bool* stopping) {
   SessionResult result;
-  auto connected = SupervisorClient::connect(root, sibling_program(kSupervisorProgram));
-  if (!connected.ok()) {
-    result.error = fmt::format("{}; check `portsafe doctor` and the log {}", connected.error.message,
-                               supervisor_log_path(root));
+  auto connected = connect_job(root, job_name, origin);
+  if (!connected.client) {
+    *stopping = connected.stopping;
+    result.error = connected.error;
     return result;
   }
   JobSession session;
-  session.client = std::move(*connected.value);
+  session.client = std::move(connected.client);
+  session.opened = std::move(connected.opened);
   set_io_timeout(session.client->fd(), kSetupTimeoutSeconds);
-
-  auto opened = session.client->open_job(job_name, origin.nested ? pack_identity(origin.leader) : 0);
-  if (!opened.ok()) {
-    result.error = fmt::format("the supervisor did not open job '{}': {}; check `portsafe doctor` and the log {}",
-                               job_name, describe(opened.error), supervisor_log_path(root));
-    return result;
-  }
-  session.opened = std::move(*opened.value);
 
   if (!ports.empty()) {
     std::vector<wire::PortRequest> requests;
     for (const PortSpec& spec : ports) requests.push_back({spec.name, spec.proto, 0});
     auto reserved = session.client->reserve(requests);
     if (!reserved.ok()) {
+      *stopping = refused_as_stopping(reserved.error);
       result.error = fmt::format("cannot reserve {} port(s): {}", ports.size(), describe(reserved.error));
       return result;
     }
@@ -106,6 +109,46 @@ SessionResult open_session(const std::string& root, const std::string& job_name,
   }
   set_io_timeout(session.client->fd(), 0);
   result.session = std::move(session);
+  return result;
+}
+
+}  // namespace
+
+JobConnection connect_job(const std::string& root, const std::string& job_name, const JobOrigin& origin) {
+  JobConnection result;
+  for (int attempt = 0; attempt <= kStoppingRetries; ++attempt) {
+    auto connected = SupervisorClient::connect(root, sibling_program(kSupervisorProgram));
+    if (!connected.ok()) {
+      result.error = fmt::format("{}; check `portsafe doctor` and the log {}", connected.error.message,
+                                 supervisor_log_path(root));
+      return result;
+    }
+    std::unique_ptr<SupervisorClient> client = std::move(*connected.value);
+    set_io_timeout(client->fd(), kSetupTimeoutSeconds);
+    auto opened = client->open_job(job_name, origin.nested ? pack_identity(origin.leader) : 0);
+    if (opened.ok()) {
+      set_io_timeout(client->fd(), 0);
+      result.client = std::move(client);
+      result.opened = std::move(*opened.value);
+      return result;
+    }
+    result.stopping = refused_as_stopping(opened.error);
+    result.error = fmt::format("the supervisor did not open job '{}': {}; check `portsafe doctor` and the log {}",
+                               job_name, describe(opened.error), supervisor_log_path(root));
+    if (!result.stopping) return result;
+    log_debug("the supervisor is exiting; reconnecting to a fresh one");
+  }
+  return result;
+}
+
+SessionResult open_session(const std::string& root, const std::string& job_name, const JobOrigin& origin,
+                           const std::vector<PortSpec>& ports) {
+  SessionResult result;
+  for (int attempt = 0; attempt <= kStoppingRetries; ++attempt) {
+    bool stopping = false;
+    result = try_open_session(root, job_name, origin, ports, &stopping);
+    if (result.session || !stopping) return result;
+  }
   return result;
 }
 

@@ -40,6 +40,18 @@ struct JobSession {
   std::vector<UniqueFd> sockets;  // --listen sockets, in --listen order
 };
 
+// A connection on which the job is open.
+struct JobConnection {
+  std::unique_ptr<SupervisorClient> client;  // null on failure
+  wire::JobOpened opened;
+  std::string error;      // one line naming the fix
+  bool stopping = false;  // the last refusal came from a supervisor that was exiting
+};
+
+// Connects to the supervisor of root (starting it when needed) and opens the job (or joins the
+// outer one). A supervisor that is exiting (idle) refuses; this then retries against a fresh one.
+JobConnection connect_job(const std::string& root, const std::string& job_name, const JobOrigin& origin);
+
 struct SessionResult {
   std::optional<JobSession> session;
   std::string error;  // one line naming the fix

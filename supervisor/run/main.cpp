@@ -14,6 +14,7 @@
 #include "run/child_environment.hpp"
 #include "run/command_line.hpp"
 #include "run/job_name.hpp"
+#include "run/job_recovery.hpp"
 #include "run/job_session.hpp"
 #include "run/launch.hpp"
 #include "run/placeholders.hpp"
@@ -56,6 +57,30 @@ void print_reservations(const JobSession& session) {
     lines += fmt::format("{}={}{}\n", held.spec.name, held.port, held.spec.proto == Protocol::udp ? "/udp" : "");
   }
   if (!lines.empty()) (void)!::write(STDERR_FILENO, lines.data(), lines.size());
+}
+
+// The supervisor died under the running job: hold its ports again through a fresh one, say so in
+// one line (one more per port that someone took meanwhile), and let COMMAND carry on either way.
+// Returns the new connection's descriptor, or -1 when there is none to watch.
+int hold_ports_again(const std::string& root, const std::string& job_name, const JobOrigin& origin,
+                     JobSession& session) {
+  session.client.reset();
+  Rehold again = rehold_ports(root, job_name, origin, session.ports);
+  if (!again.client) {
+    log_warn("the supervisor died and no new one answers ({}); COMMAND runs on without held ports", again.error);
+    return -1;
+  }
+  session.client = std::move(again.client);
+  if (session.ports.empty()) {
+    log_info("the supervisor died; the job is open again with a new one");
+  } else if (again.lost.empty()) {
+    log_warn("the supervisor died; a new one holds this job's ports again ({})", describe_ports(session.ports));
+  } else {
+    for (const std::string& line : again.lost) {
+      log_warn("the supervisor died and port {} was taken meanwhile; COMMAND runs on without that hold", line);
+    }
+  }
+  return session.client->fd();
 }
 
 int run(const RunOptions& options) {
@@ -163,7 +188,10 @@ int run(const RunOptions& options) {
     wait_exit_code(launched.pid);
     return exit_code_for_exec_errno(launched.exec_errno);
   }
-  return supervise_child(launched.pid);
+  ConnectionWatch watch;
+  watch.fd = session.client->fd();
+  watch.on_lost = [&]() { return hold_ports_again(root.path, job_name, origin, session); };
+  return supervise_child(launched.pid, watch);
 }
 
 }  // namespace

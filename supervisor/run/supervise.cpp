@@ -1,10 +1,15 @@
 #include "run/supervise.hpp"
 
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "portsafe/unique_fd.hpp"
 
 namespace portsafe::run {
 namespace {
@@ -20,8 +25,38 @@ int code_of_status(int status) noexcept {
 // A terminal sends SIGINT/SIGQUIT (and SIGHUP on hangup) to the whole foreground process group,
 // which COMMAND shares with us: it has its own copy already, and a second one would make e.g.
 // pytest abort its teardown. Signals from kill(2) (a CI runner, a user) are forwarded.
-bool already_delivered_by_terminal(const siginfo_t& info) noexcept {
-  return info.si_code == SI_KERNEL && (info.si_signo == SIGINT || info.si_signo == SIGQUIT || info.si_signo == SIGHUP);
+bool already_delivered_by_terminal(int signo, int code) noexcept {
+  return code == SI_KERNEL && (signo == SIGINT || signo == SIGQUIT || signo == SIGHUP);
+}
+
+sigset_t job_signal_set() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int sig : kForwarded) sigaddset(&set, sig);
+  sigaddset(&set, SIGCHLD);
+  return set;
+}
+
+// Reaps every ended child; true (and *code) once `child` is among them. SIGCHLD may have been
+// merged with an earlier one, so never trust one-per-child.
+bool reap_children(pid_t child, int* code) noexcept {
+  while (true) {
+    int status = 0;
+    const pid_t done = ::waitpid(-1, &status, WNOHANG);
+    if (done <= 0) return false;
+    if (done == child) {
+      *code = code_of_status(status);
+      return true;
+    }
+  }
+}
+
+// The supervisor sends nothing unasked: EOF or an error means it is gone; stray bytes are dropped.
+bool connection_closed(int fd) noexcept {
+  char buffer[256];
+  const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+  if (n > 0) return false;
+  return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 }  // namespace
@@ -50,24 +85,37 @@ int wait_exit_code(pid_t child) noexcept {
 }
 
 int supervise_child(pid_t child) noexcept {
-  sigset_t set;
-  sigemptyset(&set);
-  for (const int sig : kForwarded) sigaddset(&set, sig);
-  sigaddset(&set, SIGCHLD);
-
+  const sigset_t set = job_signal_set();
+  int code = 0;
   while (true) {
-    // Reap first: SIGCHLD may have been merged with an earlier one, so never trust one-per-child.
-    while (true) {
-      int status = 0;
-      const pid_t done = ::waitpid(-1, &status, WNOHANG);
-      if (done <= 0) break;
-      if (done == child) return code_of_status(status);
-    }
+    if (reap_children(child, &code)) return code;
     siginfo_t info{};
     const int sig = ::sigwaitinfo(&set, &info);
     if (sig < 0 || sig == SIGCHLD) continue;
-    if (already_delivered_by_terminal(info)) continue;
+    if (already_delivered_by_terminal(info.si_signo, info.si_code)) continue;
     ::kill(child, sig);
+  }
+}
+
+int supervise_child(pid_t child, ConnectionWatch& watch) {
+  const sigset_t set = job_signal_set();
+  // The signals stay blocked (they were before COMMAND started), so none is lost: a signalfd
+  // lets one poll wait for them and for the supervisor's connection together.
+  UniqueFd signals(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signals) return supervise_child(child);
+  int code = 0;
+  while (true) {
+    if (reap_children(child, &code)) return code;
+    pollfd fds[2] = {{signals.get(), POLLIN, 0}, {watch.fd, POLLIN, 0}};
+    const nfds_t count = watch.fd >= 0 ? 2 : 1;
+    if (::poll(fds, count, -1) < 0) continue;  // EINTR
+    if (count == 2 && fds[1].revents != 0 && connection_closed(watch.fd)) watch.fd = watch.on_lost ? watch.on_lost() : -1;
+    signalfd_siginfo info{};
+    while (::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      const int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGCHLD || already_delivered_by_terminal(sig, info.ssi_code)) continue;
+      ::kill(child, sig);
+    }
   }
 }
 

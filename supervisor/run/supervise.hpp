@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <functional>
+
 namespace portsafe::run {
 
 // The signals forwarded to COMMAND: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2.
@@ -21,6 +23,17 @@ bool become_subreaper() noexcept;
 // Waits for child to end, forwarding signals and reaping every other child. Returns the exit code
 // portsafe-run should end with: child's status, or 128+N when it died of signal N.
 int supervise_child(pid_t child) noexcept;
+
+// portsafe-run's connection to the supervisor, watched while COMMAND runs. The supervisor never
+// speaks unasked, so the socket turning readable means it closed: the supervisor died.
+// on_lost reconnects and returns the new connection's descriptor (-1: watch nothing more).
+struct ConnectionWatch {
+  int fd = -1;
+  std::function<int()> on_lost;
+};
+
+// As above, and also calls watch.on_lost when the watched connection closes.
+int supervise_child(pid_t child, ConnectionWatch& watch);
 
 // Reaps child (already known to have ended) and returns its status code as above.
 int wait_exit_code(pid_t child) noexcept;

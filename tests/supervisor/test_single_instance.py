@@ -1,10 +1,11 @@
 """One supervisor per runtime root: concurrent starts end with one; a second start exits 0
-quietly; a supervisor killed with SIGKILL is replaced by a clean start."""
+quietly; a supervisor killed with SIGKILL is replaced by a clean start that holds running
+jobs' ports again and reaps ended jobs' holds."""
 import os
 import signal
 import subprocess
 
-from portsafe_testlib import wait_for
+from portsafe_testlib import PYTHON, port_is_bindable, wait_for
 from supervisor_wire import TCP, Client, process_alive, start_supervisor
 
 
@@ -38,10 +39,10 @@ def test_second_start_exits_zero_and_leaves_the_first(ps):
     assert ps.supervisor_pid() == first
 
 
-def test_restart_after_sigkill_keeps_serving_and_reaps_the_dead_holds(ps):
+def test_restart_after_sigkill_holds_a_running_jobs_ports_again(ps):
     socket_path = start_supervisor(ps)
     client = Client(socket_path)
-    client.open_job("ci")
+    client.open_job("ci")  # led by this test process, which keeps running
     ports = client.reserve([("web", TCP, 0)])
     old = ps.supervisor_pid()
     os.kill(old, signal.SIGKILL)
@@ -49,11 +50,38 @@ def test_restart_after_sigkill_keeps_serving_and_reaps_the_dead_holds(ps):
     client.close()
     socket_path = start_supervisor(ps)
     assert ps.supervisor_pid() != old
-    out = ps.run([ps.program("portsafe"), "status", "--json"])
-    assert str(ports["web"]) not in out.stdout, "the dead supervisor's hold was reaped at start"
+    # Held again for the job (its leader lives) until it comes back for the same number.
+    assert not port_is_bindable(ports["web"]), "the running job's port was not held again"
     again = Client(socket_path)
-    again.open_job("ci-2")
+    again.open_job("ci")
     assert again.reserve([("web", TCP, ports["web"])]) == {"web": ports["web"]}
+
+
+def test_restart_after_sigkill_reaps_the_holds_of_ended_jobs(ps):
+    socket_path = start_supervisor(ps)
+    leader = subprocess.Popen([PYTHON, "-c", LEADER, os.path.dirname(os.path.abspath(__file__)), socket_path],
+                              stdout=subprocess.PIPE, text=True)
+    port = int(leader.stdout.readline())
+    old = ps.supervisor_pid()
+    os.kill(old, signal.SIGKILL)
+    leader.kill()
+    leader.wait(timeout=30)
+    assert wait_for(lambda: not process_alive(old))
+    start_supervisor(ps)
+    out = ps.run([ps.program("portsafe"), "status", "--json"])
+    assert str(port) not in out.stdout, "the dead supervisor's hold of an ended job was not reaped at start"
+
+
+# A job leader of its own: opens a job, reserves a port, prints it and waits to be killed.
+LEADER = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from supervisor_wire import TCP, Client
+c = Client(sys.argv[2])
+c.open_job("ended")
+print(c.reserve([("web", TCP, 0)])["web"], flush=True)
+time.sleep(60)
+"""
 
 
 def test_bad_usage_exits_2(ps):

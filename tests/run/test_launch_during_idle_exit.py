@@ -1,0 +1,52 @@
+"""A job launched just as the supervisor exits for idleness (its connection queued before the
+socket went away) is refused by the exiting supervisor and carried to a fresh one: portsafe-run
+succeeds, and its port stays held after the old supervisor is gone."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "supervisor"))
+
+from portsafe_testlib import port_is_bindable, wait_for  # noqa: E402
+from supervisor_wire import process_alive, start_supervisor  # noqa: E402
+
+
+def first_line(proc, timeout=30):
+    line = []
+    threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True).start()
+    assert wait_for(lambda: line, timeout=timeout), "portsafe-run printed nothing"
+    return line[0]
+
+
+def test_launch_queued_at_idle_exit_is_held_by_a_fresh_supervisor(ps):
+    start_supervisor(ps, "--idle-timeout", "2")
+    old = ps.supervisor_pid()
+    os.kill(old, signal.SIGSTOP)
+    try:
+        # Stopped, its idle time runs out and its one-second timer fires: when it continues, it
+        # begins exiting in the same turn that accepts the job below, before reading its request.
+        time.sleep(3.5)
+        job = subprocess.Popen([ps.program("portsafe-run"), "--port", "a", "--", "sh", "-c",
+                                'echo "$PORTSAFE_PORT_A"; exec sleep 60'],
+                               env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # time to connect and send open_job into the stopped supervisor's backlog
+    finally:
+        os.kill(old, signal.SIGCONT)
+    try:
+        port = int(first_line(job))
+        assert wait_for(lambda: not process_alive(old), timeout=15), "the old supervisor did not exit"
+        new = ps.supervisor_pid()
+        assert new and new != old
+        assert job.poll() is None, job.stderr.read()
+        # Held by the job through the fresh supervisor: a thief cannot bind it.
+        assert not port_is_bindable(port)
+        out = ps.run([ps.program("portsafe"), "status", "--json"])
+        held = [e for e in json.loads(out.stdout) if e["port"] == port]
+        assert held and held[0]["state"] == "held", out.stdout
+    finally:
+        job.terminate()
+        job.wait(timeout=30)

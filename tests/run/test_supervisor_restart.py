@@ -1,0 +1,98 @@
+"""SIGKILL portsafed under a running job: portsafe-run sees its connection close, starts a fresh
+supervisor and holds the same port numbers for the same job again (one line says so), COMMAND
+runs on, and a thief still cannot bind them. A port someone else took meanwhile is named in a
+warning and the job carries on."""
+import json
+import os
+import signal
+import subprocess
+import threading
+
+from portsafe_testlib import port_is_bindable, wait_for
+
+
+def first_line(proc, timeout=30):
+    line = []
+    threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True).start()
+    assert wait_for(lambda: line, timeout=timeout), "portsafe-run printed nothing"
+    return line[0]
+
+
+def holders(ps, ports):
+    """{port: (state, job_id)} as `portsafe status --json` shows them."""
+    out = ps.run([ps.program("portsafe"), "status", "--json"])
+    assert out.returncode == 0, out.stderr
+    return {e["port"]: (e["state"], e["job_id"]) for e in json.loads(out.stdout) if e["port"] in ports}
+
+
+def held_by_a_new_supervisor(ps, ports, job_id, old):
+    """A supervisor other than old serves, every port shows as held for job_id, and none is
+    bindable (the dead supervisor's table entries still read "held": its placeholders do not)."""
+    if ps.supervisor_pid() in (None, old):
+        return False
+    if holders(ps, ports) != {port: ("held", job_id) for port in ports}:
+        return False
+    return not any(port_is_bindable(port) for port in ports)
+
+
+def start_job(ps):
+    job = subprocess.Popen([ps.program("portsafe-run"), "--port", "a", "--port", "b", "--", "sh", "-c",
+                            'echo "$PORTSAFE_PORT_A $PORTSAFE_PORT_B"; exec sleep 60'],
+                           env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return job, [int(p) for p in first_line(job).split()]
+
+
+def stop(job):
+    job.terminate()
+    code = job.wait(timeout=30)
+    return code, job.stderr.read()
+
+
+def test_a_killed_supervisor_is_replaced_and_the_ports_held_again(ps):
+    job, ports = start_job(ps)
+    try:
+        old = ps.supervisor_pid()
+        before = holders(ps, ports)
+        job_id = before[ports[0]][1]
+        assert before == {port: ("held", job_id) for port in ports}, before
+        os.kill(old, signal.SIGKILL)
+        # The same numbers, held for the same job, by a new supervisor.
+        assert wait_for(lambda: held_by_a_new_supervisor(ps, ports, job_id, old), timeout=30), holders(ps, ports)
+        for port in ports:
+            assert not port_is_bindable(port), f"a thief bound {port} after the supervisor was replaced"
+        assert job.poll() is None, "COMMAND stopped with its supervisor"
+    finally:
+        code, stderr = stop(job)
+    assert code == 128 + signal.SIGTERM, stderr
+    assert stderr.count("holds this job's ports again") == 1, stderr
+
+
+def test_a_port_taken_meanwhile_is_named_and_the_job_runs_on(ps):
+    job, ports = start_job(ps)
+    thief = None
+    try:
+        old = ps.supervisor_pid()
+        job_id = holders(ps, ports)[ports[0]][1]
+        # portsafe-run is paused, so the port can be taken before it comes back for it: by a
+        # process of another job (the shim claims the dead supervisor's slot for it).
+        os.kill(job.pid, signal.SIGSTOP)
+        os.kill(old, signal.SIGKILL)
+        thief = subprocess.Popen(["/usr/bin/python3", "-c",
+                                  "import socket,sys,time\n"
+                                  "s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n"
+                                  "print('bound', flush=True); time.sleep(60)", str(ports[0])],
+                                 env=ps.preload_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert first_line(thief).strip() == "bound", thief.stderr.read()
+        os.kill(job.pid, signal.SIGCONT)
+        # The other port is held again; the taken one is reported, and COMMAND keeps running.
+        assert wait_for(lambda: held_by_a_new_supervisor(ps, [ports[1]], job_id, old), timeout=30)
+        assert not port_is_bindable(ports[1])
+        assert job.poll() is None
+    finally:
+        if thief:
+            thief.kill()
+            thief.wait(timeout=30)
+        os.kill(job.pid, signal.SIGCONT)
+        code, stderr = stop(job)
+    assert code == 128 + signal.SIGTERM, stderr
+    assert f"port a={ports[0]}" in stderr and "was taken meanwhile" in stderr, stderr
