@@ -12,6 +12,7 @@
 #include "portsafe/environment.hpp"
 #include "portsafe/log.hpp"
 #include "portsafe/runtime_root.hpp"
+#include "portsafe/table_access.hpp"
 
 namespace portsafe::docker_proxy {
 namespace {
@@ -96,7 +97,9 @@ HeldLookup acquire_held_socket(Protocol proto, uint16_t port, const std::string&
   };
   std::vector<Candidate> local, foreign;
   for (const std::string& name : candidate_table_names()) {
-    TableOpen opened = PortTable::open_existing(name);
+    // Trusted only when private and owned by its runtime root's owner: dockerd runs us as root,
+    // and a table another user planted at a name must not steer us to their supervisor.
+    TableOpen opened = inspect_table(name);
     if (!opened.table) {
       if (opened.error != TableError::missing) lookup.notes.push_back(opened.message);
       continue;

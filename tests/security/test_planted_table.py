@@ -3,6 +3,9 @@
 rewrite every claim. portsafe refuses it with one line and its documented exit code; the shim in
 our programs passes through with one warning."""
 import os
+import select
+import signal
+import socket
 import subprocess
 
 import pytest
@@ -51,3 +54,27 @@ def test_shim_passes_through_planted_table(ps, planted, table_bytes):
     assert_one_line(out, "shim", planted)
     with open(planted, "rb") as f:
         assert f.read() == table_bytes  # nothing was written into it
+
+
+def test_docker_proxy_ignores_planted_table(ps, planted):
+    """dockerd runs the proxy as root: a planted table must not steer it to another supervisor."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    read_end, write_end = os.pipe()
+    args = [ps.program("portsafe-docker-proxy"), "-proto", "tcp", "-host-ip", "127.0.0.1", "-host-port", str(port),
+            "-container-ip", "127.0.0.2", "-container-port", "9"]
+    proc = subprocess.Popen(args, env=ps.env, close_fds=False, preexec_fn=lambda: os.dup2(write_end, 3),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 30)
+        status = os.read(read_end, 2) if ready else b""
+    finally:
+        os.close(read_end)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    assert status == b"0\n", stderr  # it serves the port with its own bind, as dockerd's proxy does
+    assert proc.returncode == 0, stderr
+    assert planted in stderr, stderr  # and says which table it refused
