@@ -77,7 +77,8 @@ section() {  # title, raw file
   echo "## Collisions of the pick-a-port idiom"
   echo
   echo "\`scripts/collision-experiment.py\`: N parallel workers each repeat bind 0 / read the number /"
-  echo "close / sleep ~2 ms / bind that number without SO_REUSEADDR / listen / close, in a private"
+  echo "close / sleep ~2 ms / bind that number without SO_REUSEADDR / listen / serve one connection /"
+  echo "close, in a private"
   echo "network namespace. The pool (the ephemeral range for *bare*, portserver's pool for"
   echo "*portpicker*, PORTSAFE_RANGE for *portsafe*) has the size shown. *portpicker* needs the"
   echo "program to call portpicker; *portsafe* runs the unmodified worker under \`portsafe-run\`."
@@ -89,7 +90,7 @@ section() {  # title, raw file
   cat "$raw/collisions.txt"
   echo '```'
   section "Shared table: claim + release vs. socket()+close()" table.txt
-  section "Shim: socket / bind 0 / listen / close churn with and without libportsafe.so" shim.txt
+  section "Shim: bind-0 churn and the traffic wrappers, with and without libportsafe.so" shim.txt
   section "Supervisor: acquire latency vs. a bare SCM_RIGHTS round trip" acquire.txt
   section "portsafe-run: added launch time (portsafe-run -- /bin/true vs. /bin/true)" launch.txt
   section "portsafe-docker-proxy vs. docker-proxy 20.10 vs. a direct connection" proxy.txt

@@ -59,7 +59,7 @@ run_jobs() {  # $1: label; rest: wrapper prefix (may be empty)
   rm -f "$out"
 }
 
-echo "portsafe demo: $jobs parallel jobs x $iterations picks each (bind 0 / close / re-bind / listen)"
+echo "portsafe demo: $jobs parallel jobs x $iterations picks each (bind 0 / close / re-bind / listen / serve one connection)"
 run_jobs "bare" 
 run_jobs "each job under portsafe-run" "$prefix/bin/portsafe-run" --quiet --
 echo

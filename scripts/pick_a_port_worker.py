@@ -2,7 +2,7 @@
 """One test worker using the pick-a-port idiom, the way countless test suites do:
 
     s = socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    ... hand `port` to a server, which binds it (no SO_REUSEADDR) and listens
+    ... hand `port` to a server, which binds it (no SO_REUSEADDR), listens and serves the test
 
 Between the close and the server's bind another process may take the port: the server then
 fails with EADDRINUSE. Prints one line: "ok=N failed=M ports_per_second=R".
@@ -17,6 +17,7 @@ import argparse
 import errno
 import random
 import socket
+import struct
 import sys
 import time
 
@@ -34,7 +35,13 @@ def serve_once(port, hold_s):
     try:
         server.bind(("127.0.0.1", port))
         server.listen(8)
-        time.sleep(hold_s)  # the "test" runs against its server
+        # The "test" runs against its server: one connection. The client resets at close, so no
+        # TIME_WAIT is left to block a later bind of the port without SO_REUSEADDR.
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection, _ = server.accept()
+            time.sleep(hold_s)
+        connection.close()
         return True
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
@@ -48,7 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--gap-ms", type=float, default=2.0, help="time between pick and bind")
-    parser.add_argument("--hold-ms", type=float, default=2.0, help="how long the server listens")
+    parser.add_argument("--hold-ms", type=float, default=2.0, help="how long the server serves its one connection")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--picker", choices=("kernel", "portpicker"), default="kernel")
     args = parser.parse_args()
