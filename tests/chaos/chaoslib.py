@@ -59,14 +59,16 @@ class Storm:
         with self.lock:
             return list(self.live)
 
-    def run(self, kill_one, interval=(0.05, 0.25)):
-        """Runs the jobs for storm_seconds while kill_one(storm) SIGKILLs something now and then."""
+    def run(self, kill_one, interval=(0.05, 0.25), min_kills=0):
+        """Runs the jobs for storm_seconds while kill_one(storm) SIGKILLs something now and then;
+        on a slow (loaded) machine it goes on, up to three times as long, until min_kills landed."""
         threads = [threading.Thread(target=self._job_loop, daemon=True) for _ in range(self.jobs)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + self.storm_seconds
+        start = time.monotonic()
+        deadline, last_chance = start + self.storm_seconds, start + 3 * self.storm_seconds
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline or (self.kills < min_kills and time.monotonic() < last_chance):
                 time.sleep(self.rng.uniform(*interval))
                 if kill_one(self):
                     self.kills += 1

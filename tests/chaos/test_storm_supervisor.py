@@ -14,7 +14,7 @@ def kill_the_supervisor(storm):
 def test_supervisor_storm(ps):
     ps.set_range(20000, 20039)
     storm = Storm(ps, seed=9)
-    storm.run(kill_the_supervisor, interval=(0.2, 0.6))
+    storm.run(kill_the_supervisor, interval=(0.2, 0.6), min_kills=3)
     assert storm.kills >= 3, (storm.kills, storm.samples, sorted(set(storm.exit_codes)))
     storm.wait_workers_gone()
     # A worker that could not take its job's port (exit 3, "conflict") lost its hold: a failure.
