@@ -536,9 +536,20 @@ bool PortTable::reap_slot(uint32_t index, int64_t now_ms) noexcept {
     case SlotState::excluded:
       return false;
     case SlotState::busy:
-    case SlotState::held:
       if (is_process_alive(owner)) return false;
       break;
+    case SlotState::held: {
+      if (is_process_alive(owner)) return false;
+      // The supervisor died (SIGKILL) while its job lives: the hold lingers for the job, so no
+      // other job is given the port while the job's launcher starts a new supervisor and holds
+      // it again (a linger the same job takes over). The job's end frees it as any linger.
+      const uint64_t job = s.job_id.load(std::memory_order_relaxed);
+      if (job != 0 && is_process_alive(unpack_identity(job))) {
+        next = SlotState::linger;
+        next_owner = unpack_identity(job);
+      }
+      break;
+    }
     case SlotState::linger: {
       const int64_t deadline = s.deadline_ms.load(std::memory_order_relaxed);
       if (s.word.load(std::memory_order_acquire) != word) return false;

@@ -17,6 +17,8 @@
 //   bound -> linger that takeover's bind failed: the linger is given back, deadline unchanged
 //                   (restore_linger)
 //   free -> held    the supervisor holds it for a job (a placeholder socket)
+//   held -> linger  the supervisor died while the job lives: the job keeps the port until its
+//                   launcher holds it again through a new supervisor (linger -> held)
 //   any -> free     the owner (process, job leader or supervisor) is dead, or a linger expired
 #pragma once
 
