@@ -440,6 +440,12 @@ void PortTable::mark_used(const SlotRef& ref) noexcept {
   s.flags.fetch_or(kSlotUsed, std::memory_order_release);
 }
 
+bool PortTable::awaits_use(const SlotRef& ref) const noexcept {
+  if (!ref.valid()) return false;
+  const Slot& s = slot(ref.index);
+  return s.word.load(std::memory_order_acquire) == ref.word && (s.flags.load(std::memory_order_relaxed) & kSlotUsed) == 0;
+}
+
 bool PortTable::release(const SlotRef& ref, const ProcessIdentity& me, int64_t now_ms) noexcept {
   if (!ref.valid() || slot_word::owner(ref.word) != unpack_identity(pack_identity(me))) return false;
   if (slot_word::state(ref.word) != SlotState::bound) return drop(ref, me);

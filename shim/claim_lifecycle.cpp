@@ -1,18 +1,45 @@
 #include "claim_lifecycle.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include "shim_log.hpp"
 #include "shim_state.hpp"
 
 namespace portsafe::shim {
 
-// No getsockname() check that fd still is the claim's socket: it would double the shim's cost on
-// these paths, and it would change nothing. mark_used() and release() act only while the slot
-// still holds the very claim (same word), and a stale entry (its socket closed where we could not
-// see it: a raw syscall, fclose of an fdopen'd socket) names a claim whose socket is gone, so
-// releasing it at the next close of that number is what should happen anyway.
+namespace {
+
+// The port fd's socket is bound to, or 0 (not an inet socket, not bound, or not a socket).
+uint16_t bound_port(int fd) noexcept {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
+  if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
+  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
+  return 0;
+}
+
+}  // namespace
+
+// An entry goes stale when its socket was closed where we could not see it (a raw syscall,
+// fclose of an fdopen'd socket) and the number came back as another socket: marking the claim
+// used from that socket's traffic would free at close a port that must linger. So the first use
+// of a claim checks (one getsockname per claim, not per call) that fd still is the claim's
+// socket; a stale entry is forgotten and its claim released as a close would have.
 void mark_fd_used(int fd) noexcept {
   const FdClaim claim = tracked_claim(fd);
-  if (claim.valid()) g_state.table->mark_used(claim.ref);
+  if (!claim.valid() || !g_state.table->awaits_use(claim.ref)) return;
+  const int saved_errno = errno;
+  if (bound_port(fd) == claim.port) {
+    g_state.table->mark_used(claim.ref);
+  } else {
+    const FdClaim stale = untrack_fd(fd);
+    if (stale.valid()) release_claim(stale);
+  }
+  errno = saved_errno;
 }
 
 FdClaim detach_fd(int fd) noexcept { return untrack_fd(fd); }

@@ -167,6 +167,17 @@ int recvmmsg(int fd, struct mmsghdr* messages, unsigned int count, int flags, st
   return note_traffic(fd, real().recvmmsg(fd, messages, count, flags, timeout));
 }
 
+// Programs built with _FORTIFY_SOURCE (Ubuntu's and Fedora's default) call these instead of
+// recv/recvfrom when the buffer's size is known: the same traffic, so the same use.
+ssize_t __recv_chk(int fd, void* data, size_t size, size_t capacity, int flags) {
+  return note_traffic(fd, real().recv_chk(fd, data, size, capacity, flags));
+}
+
+ssize_t __recvfrom_chk(int fd, void* data, size_t size, size_t capacity, int flags, struct sockaddr* addr,
+                       socklen_t* length) {
+  return note_traffic(fd, real().recvfrom_chk(fd, data, size, capacity, flags, addr, length));
+}
+
 int close(int fd) {
   forget_socket_facts(fd);
   if (!tracked_here(fd)) return real().close(fd);

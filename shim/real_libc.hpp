@@ -26,6 +26,9 @@ struct RealLibc {
   ssize_t (*recvfrom)(int, void*, size_t, int, struct sockaddr*, socklen_t*) = nullptr;
   ssize_t (*recvmsg)(int, struct msghdr*, int) = nullptr;
   int (*recvmmsg)(int, struct mmsghdr*, unsigned int, int, struct timespec*) = nullptr;
+  // What _FORTIFY_SOURCE builds call for recv/recvfrom into a buffer of known size.
+  ssize_t (*recv_chk)(int, void*, size_t, size_t, int) = nullptr;
+  ssize_t (*recvfrom_chk)(int, void*, size_t, size_t, int, struct sockaddr*, socklen_t*) = nullptr;
   int (*close)(int) = nullptr;
   int (*dup)(int) = nullptr;
   int (*dup2)(int, int) = nullptr;

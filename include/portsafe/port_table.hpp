@@ -214,6 +214,8 @@ class PortTable {
 
   // The owner marks real use: closing it then frees the port instead of lingering.
   void mark_used(const SlotRef& ref) noexcept;
+  // True while the slot still holds this very claim and it has not been marked used yet.
+  bool awaits_use(const SlotRef& ref) const noexcept;
   // The owner closed its socket: free when used, else linger for the job. False when the slot is
   // no longer this claim (reaped, or owned by another process after fork).
   bool release(const SlotRef& ref, const ProcessIdentity& me, int64_t now_ms) noexcept;

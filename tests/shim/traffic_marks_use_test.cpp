@@ -5,6 +5,11 @@
 
 #include "shim_fixture.hpp"
 
+// What _FORTIFY_SOURCE builds call for recv/recvfrom into a buffer of known size (glibc).
+extern "C" ssize_t __recv_chk(int fd, void* buf, size_t size, size_t capacity, int flags);
+extern "C" ssize_t __recvfrom_chk(int fd, void* buf, size_t size, size_t capacity, int flags, sockaddr* addr,
+                                  socklen_t* length);
+
 namespace portsafe::shim_test {
 namespace {
 
@@ -105,6 +110,17 @@ ssize_t with_recvmmsg(const UdpPair& p) {
   return ::recvmmsg(p.fd, &msg, 1, 0, nullptr);
 }
 
+ssize_t with_recv_chk(const UdpPair& p) {
+  p.peer_sends();
+  char byte = 0;
+  return ::__recv_chk(p.fd, &byte, 1, sizeof byte, 0);
+}
+ssize_t with_recvfrom_chk(const UdpPair& p) {
+  p.peer_sends();
+  char byte = 0;
+  return ::__recvfrom_chk(p.fd, &byte, 1, sizeof byte, 0, nullptr, nullptr);
+}
+
 class UdpTraffic : public ::testing::TestWithParam<UdpCall> {};
 
 TEST_P(UdpTraffic, DatagramMarksUseAndFreesThePortAtClose) {
@@ -118,13 +134,15 @@ TEST_P(UdpTraffic, DatagramMarksUseAndFreesThePortAtClose) {
 }
 
 std::string udp_call_name(const ::testing::TestParamInfo<UdpCall>& param) {
-  static const char* const kNames[] = {"sendto", "sendmsg", "sendmmsg", "recvfrom", "recv", "recvmsg", "recvmmsg"};
+  static const char* const kNames[] = {"sendto",  "sendmsg",  "sendmmsg",  "recvfrom",
+                                             "recv",    "recvmsg",  "recvmmsg",  "recv_chk_fortified",
+                                             "recvfrom_chk_fortified"};
   return kNames[param.index];
 }
 
 INSTANTIATE_TEST_SUITE_P(EverySendAndReceiveCall, UdpTraffic,
                          ::testing::Values(&with_sendto, &with_sendmsg, &with_sendmmsg, &with_recvfrom, &with_recv,
-                                           &with_recvmsg, &with_recvmmsg),
+                                           &with_recvmsg, &with_recvmmsg, &with_recv_chk, &with_recvfrom_chk),
                          udp_call_name);
 
 TEST(TrafficMarksUse, ReceiveWithNothingQueuedIsNotUseAndKeepsItsErrno) {
