@@ -80,7 +80,12 @@ class SupervisorTest : public ::testing::Test {
       ::_exit(127);
     }
     pid_ = child;
-    const bool up = wait_until([&] { return SupervisorClient::connect_socket(socket_path()).ok(); });
+    // Answers, not merely accepts: the socket appears before start-up (re-holding a killed
+    // supervisor's holds, reaping) is done, and connections wait in the backlog until then.
+    const bool up = wait_until([&] {
+      auto connected = SupervisorClient::connect_socket(socket_path());
+      return connected.ok() && (*connected.value)->ping().ok();
+    });
     EXPECT_TRUE(up) << "portsafed did not start";
     return child;
   }
