@@ -213,6 +213,13 @@ Outcome<wire::Reserved> SupervisorClient::reserve(const std::vector<wire::PortRe
                                 wire::decode_reserved);
 }
 
+Outcome<wire::Reserved> SupervisorClient::reserve_again(const std::vector<wire::PortRequest>& ports) {
+  wire::Reserve request{ports};
+  request.rehold = true;
+  return expect<wire::Reserved>(call(MessageType::reserve, wire::encode(request)), MessageType::reserved,
+                                wire::decode_reserved);
+}
+
 Outcome<AcquiredSocket> SupervisorClient::acquire(const wire::Acquire& request) {
   auto reply = call(MessageType::acquire, wire::encode(request));
   if (!reply.ok()) {

@@ -230,13 +230,20 @@ std::optional<std::vector<PortRequest>> read_ports(WireReader& in) {
 std::vector<uint8_t> encode(const Reserve& m) {
   WireWriter out;
   write_ports(out, m.ports);
+  if (m.rehold) out.u8(1);
   return out.bytes();
 }
 std::optional<Reserve> decode_reserve(const std::vector<uint8_t>& payload) {
   WireReader in(payload);
   auto ports = read_ports(in);
   if (!ports) return std::nullopt;
-  return finished(in, Reserve{std::move(*ports)});
+  Reserve m{std::move(*ports)};
+  // The optional trailing rehold byte (absent from a plain reservation): exactly 1 when present.
+  if (!in.finish()) {
+    if (in.u8() != 1) return std::nullopt;
+    m.rehold = true;
+  }
+  return finished(in, std::move(m));
 }
 std::vector<uint8_t> encode(const Reserved& m) {
   WireWriter out;

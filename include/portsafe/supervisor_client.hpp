@@ -55,6 +55,8 @@ class SupervisorClient {
 
   Outcome<wire::JobOpened> open_job(const std::string& job_name, uint64_t job_id);
   Outcome<wire::Reserved> reserve(const std::vector<wire::PortRequest>& ports);
+  // The same given ports held again for the job after its supervisor went away (Reserve::rehold).
+  Outcome<wire::Reserved> reserve_again(const std::vector<wire::PortRequest>& ports);
   Outcome<AcquiredSocket> acquire(const wire::Acquire& request);
   Outcome<bool> release(Protocol proto, uint16_t port);
   Outcome<bool> annotate(const wire::Annotate& request);

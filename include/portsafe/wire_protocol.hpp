@@ -132,6 +132,11 @@ struct JobOpened {
 };
 struct Reserve {
   std::vector<PortRequest> ports;
+  // Holds these given port numbers *again* for a job whose supervisor went away (its server may
+  // already serve them): the supervisor takes over the job's own linger or orphaned hold, binds
+  // placeholders only where no socket uses the port, and keeps a table-only hold otherwise.
+  // Sent as one trailing byte only when set, so plain reservations stay as they were.
+  bool rehold = false;
 };
 struct Reserved {
   std::vector<PortRequest> ports;  // port filled in
