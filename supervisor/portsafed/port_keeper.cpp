@@ -23,6 +23,11 @@ constexpr int kPickAttempts = 32;
 // How long a dead supervisor's hold is kept for its job's launcher to reserve it again (it does
 // so the moment it sees the supervisor's connection close).
 constexpr int64_t kOrphanGraceMs = 10'000;
+// A supervisor stopped by a signal leaves its holds for live jobs in the table; one that has not
+// quite exited yet still owns them. A re-reservation waits this long (in short steps) for the
+// reaper to turn such a hold into the job's linger.
+constexpr int kExitingOwnerPolls = 200;
+constexpr useconds_t kExitingOwnerPollUs = 5'000;
 
 std::string describe(Protocol proto, uint16_t port) { return fmt::format("{}/{}", port, protocol_name(proto)); }
 
@@ -83,8 +88,9 @@ Result<HeldPort> PortKeeper::hold_given(const JobInfo& job, const wire::PortRequ
                     it->second.job.name, it->second.name));
   }
   HeldPort held;
+  PortClaim claim;
   if (table_.index_of(request.proto, request.port)) {
-    const PortClaim claim = table_.claim_port(request.proto, request.port, claimant(job, request.name), SlotState::held);
+    claim = table_.claim_port(request.proto, request.port, claimant(job, request.name), SlotState::held);
     switch (claim.result) {
       case ClaimResult::claimed:
         held.ref = claim.ref;
@@ -101,11 +107,77 @@ Result<HeldPort> PortKeeper::hold_given(const JobInfo& job, const wire::PortRequ
     }
   }
   if (const int error = bind_placeholders(request.proto, request.port, held.sockets); error != 0) {
-    forget(held);
+    give_back(claim, held);
     Result<HeldPort> r;
     r.error = bind_error(request.proto, request.port, error);
     return r;
   }
+  Result<HeldPort> r;
+  r.value = std::move(held);
+  return r;
+}
+
+void PortKeeper::give_back(const PortClaim& claim, HeldPort& held) {
+  held.sockets = Placeholders{};
+  // A linger of the job's that the claim took over stays the job's (deadline unchanged): freeing
+  // it would let another job be given a number the job may still use.
+  if (claim.took_over_linger) {
+    table_.restore_linger(claim, self_);
+    held.ref = SlotRef{};
+    return;
+  }
+  forget(held);
+}
+
+Result<HeldPort> PortKeeper::hold_again(const JobInfo& job, const wire::PortRequest& request) {
+  const Key key{request.proto, request.port};
+  if (auto it = held_.find(key); it != held_.end()) {
+    return Result<HeldPort>::fail(
+        ErrorCode::port_in_use,
+        fmt::format("port {} is already held by job '{}' as '{}'", describe(request.proto, request.port),
+                    it->second.job.name, it->second.name));
+  }
+  HeldPort held;
+  PortClaim claim;
+  if (table_.index_of(request.proto, request.port)) {
+    for (int poll = 0; poll < kExitingOwnerPolls; ++poll) {
+      claim = table_.claim_port(request.proto, request.port, claimant(job, request.name), SlotState::held);
+      // Still held by the job's previous supervisor, which is exiting: once it is gone the
+      // reaper makes the hold a linger of the job's, which the claim then takes over.
+      const bool previous_supervisor = claim.result == ClaimResult::own_held && claim.holder.pid != self_.pid;
+      if (!previous_supervisor) break;
+      ::usleep(kExitingOwnerPollUs);
+    }
+    switch (claim.result) {
+      case ClaimResult::claimed:
+        held.ref = claim.ref;
+        break;
+      case ClaimResult::excluded:
+        return Result<HeldPort>::fail(
+            ErrorCode::port_in_use,
+            fmt::format("port {} is listed in net.ipv4.ip_local_reserved_ports; choose another",
+                        describe(request.proto, request.port)));
+      default:
+        return Result<HeldPort>::fail(ErrorCode::port_in_use,
+                                      fmt::format("port {} is taken by {}", describe(request.proto, request.port),
+                                                  describe_holder(claim.holder)));
+    }
+  }
+  // Never SO_REUSEADDR before bind: a UDP placeholder bound beside the job's own server would take
+  // its datagrams (newest wins), and a TCP one would fail and lose the hold.
+  const int error = bind_placeholders_exclusively(request.proto, request.port, held.sockets);
+  if (error == EADDRINUSE) {
+    held.sockets = Placeholders{};
+    log_info("{} is in use (the job's own server, presumably): held in the table; its placeholders follow once "
+             "the port is unused",
+             describe(request.proto, request.port));
+  } else if (error != 0) {
+    give_back(claim, held);
+    Result<HeldPort> r;
+    r.error = bind_error(request.proto, request.port, error);
+    return r;
+  }
+  held.reheld = true;
   Result<HeldPort> r;
   r.value = std::move(held);
   return r;
@@ -153,10 +225,14 @@ Result<HeldPort> PortKeeper::hold_any(const JobInfo& job, const wire::PortReques
 }
 
 Result<std::vector<wire::PortRequest>> PortKeeper::reserve(uint64_t connection, const JobInfo& job,
-                                                           const std::vector<wire::PortRequest>& ports) {
+                                                           const std::vector<wire::PortRequest>& ports, bool rehold) {
   using R = Result<std::vector<wire::PortRequest>>;
   std::set<std::string> names;
   for (const auto& p : ports) {
+    if (rehold && p.port == 0) {
+      return R::fail(ErrorCode::bad_payload,
+                     fmt::format("port name '{}': holding a port again needs its number (port 0 given)", p.name));
+    }
     if (!names.insert(p.name + "/" + protocol_name(p.proto)).second) {
       return R::fail(ErrorCode::bad_payload, fmt::format("port name '{}' appears twice in one reservation", p.name));
     }
@@ -170,11 +246,14 @@ Result<std::vector<wire::PortRequest>> PortKeeper::reserve(uint64_t connection, 
       orphan->connection = connection;
       orphan->orphan_until_ms = 0;
       orphan->name = request.name;
+      orphan->reheld = true;
       adopted.push_back(Key{request.proto, request.port});
       result.value.push_back(request);
       continue;
     }
-    Result<HeldPort> one = request.port != 0 ? hold_given(job, request) : hold_any(job, request);
+    Result<HeldPort> one = rehold ? hold_again(job, request)
+                           : request.port != 0 ? hold_given(job, request)
+                                               : hold_any(job, request);
     if (one.error) {
       for (const Key& key : made) {
         forget(held_.at(key));
@@ -264,8 +343,20 @@ Result<bool> PortKeeper::annotate(const wire::Annotate& request) {
 
 size_t PortKeeper::release_connection(uint64_t connection) {
   size_t count = 0;
+  const int64_t now = monotonic_ms();
   for (auto it = held_.begin(); it != held_.end();) {
-    if (it->second.connection == connection) {
+    HeldPort& held = it->second;
+    if (held.connection == connection && held.reheld && is_process_alive(unpack_identity(held.job.id))) {
+      // The job's launcher lost this connection while reconnecting (another supervisor restart, a
+      // timed-out attempt): the job lives, so its next attempt may still take the hold over.
+      held.connection = 0;
+      held.orphan_until_ms = now + kOrphanGraceMs;
+      log_info("kept {} for job '{}' for {} s more: its launcher may reconnect", describe(it->first.first, it->first.second),
+               held.job.name, kOrphanGraceMs / 1000);
+      ++it;
+      continue;
+    }
+    if (held.connection == connection) {
       forget(it->second);
       it = held_.erase(it);
       ++count;
@@ -281,6 +372,21 @@ size_t PortKeeper::release_all() {
   for (auto& [key, held] : held_) forget(held);
   held_.clear();
   return count;
+}
+
+size_t PortKeeper::leave_for_successor() {
+  size_t left = 0;
+  for (auto& [key, held] : held_) {
+    held.sockets = Placeholders{};
+    if (held.ref.valid() && held.job.id != 0 && is_process_alive(unpack_identity(held.job.id))) {
+      held.ref = SlotRef{};  // stays held in the table, owned by this (exiting) process
+      ++left;
+      continue;
+    }
+    forget(held);
+  }
+  held_.clear();
+  return left;
 }
 
 HeldPort* PortKeeper::orphan_of(const Key& key, const JobInfo& job) {
@@ -309,6 +415,7 @@ size_t PortKeeper::adopt_orphans() {
     if (bind_placeholders_exclusively(view.proto, view.port, held.sockets) != 0) held.sockets = Placeholders{};
     held.since_ms = now;
     held.orphan_until_ms = now + kOrphanGraceMs;
+    held.reheld = true;
     log_info("held {} again for job '{}' as '{}' (its supervisor died)", describe(view.proto, view.port), job_name,
              label);
     held_.insert_or_assign(Key{view.proto, view.port}, std::move(held));
@@ -328,7 +435,7 @@ void PortKeeper::tend_orphans(int64_t now_ms) {
       it = held_.erase(it);
       continue;
     }
-    if (!held.sockets.v4 && held.ref.valid()) {
+    if (!held.sockets.v4 && (held.ref.valid() || held.reheld)) {
       // Re-held while the job's server had the port: placeholders once the port is unused.
       if (bind_placeholders_exclusively(it->first.first, it->first.second, held.sockets) != 0) {
         held.sockets = Placeholders{};

@@ -32,6 +32,10 @@ struct HeldPort {
   // Non-zero: adopted from a supervisor that died (connection 0); dropped at this time unless its
   // job reserves the same port again first.
   int64_t orphan_until_ms = 0;
+  // Held again for a job whose supervisor went away (adopted, or re-reserved with rehold): when
+  // its connection closes while the job's leader lives, it becomes an orphan again (a new grace
+  // period) instead of being dropped, so a failed reconnect attempt does not throw it away.
+  bool reheld = false;
 };
 
 // A value or the error reply that explains why not.
@@ -54,8 +58,10 @@ class PortKeeper {
   PortKeeper& operator=(const PortKeeper&) = delete;
 
   // All or nothing: every requested name gets a port, or nothing is held.
+  // rehold: the given ports are the job's own, held again after its supervisor went away (its
+  // server may serve them): see hold_again.
   Result<std::vector<wire::PortRequest>> reserve(uint64_t connection, const JobInfo& job,
-                                                 const std::vector<wire::PortRequest>& ports);
+                                                 const std::vector<wire::PortRequest>& ports, bool rehold = false);
   // The socket for a held port's consumer (TCP: fresh, SO_REUSEADDR; UDP: the placeholder).
   Result<int> acquire(const wire::Acquire& request, UniqueFd& socket_out);
   Result<bool> release(uint64_t job_id, const wire::PortKey& key);
@@ -63,6 +69,11 @@ class PortKeeper {
   // Gives back everything a connection held; returns how many ports.
   size_t release_connection(uint64_t connection);
   size_t release_all();
+  // Stopping on a signal: holds whose job leader lives stay in the table as they are (the
+  // placeholders close with us), so the reaper turns each into a linger for its job and the next
+  // supervisor adopts it or the job's launcher holds it again; the rest are released. Returns
+  // how many were left.
+  size_t leave_for_successor();
 
   // A killed supervisor leaves held slots whose owner is dead. For each whose job's leader still
   // runs, hold it again (table claim, plus placeholders where no socket uses the port: the job's
@@ -82,6 +93,12 @@ class PortKeeper {
   using Key = std::pair<Protocol, uint16_t>;
   Result<HeldPort> hold_given(const JobInfo& job, const wire::PortRequest& request);
   Result<HeldPort> hold_any(const JobInfo& job, const wire::PortRequest& request);
+  // A given port held again for its job: the table claim takes over the job's linger (waiting
+  // briefly for an exiting supervisor's hold to become one), placeholders are bound only where no
+  // socket uses the port (else a table-only hold, its placeholders retried each sweep).
+  Result<HeldPort> hold_again(const JobInfo& job, const wire::PortRequest& request);
+  // A bind failed after claim: gives a taken-over linger back to the job, else drops the claim.
+  void give_back(const PortClaim& claim, HeldPort& held);
   Claimant claimant(const JobInfo& job, const std::string& name) const;
   void forget(HeldPort& port);
   // The adopted hold of key, when it belongs to job (else nullptr).

@@ -95,7 +95,7 @@ Reply RequestHandler::reserve(const Peer& peer, const wire::Reserve& request) {
   if (stopping_) return refuse_while_stopping("reservations");
   const JobInfo* job = job_of(peer.connection);
   if (job == nullptr) return fail(ErrorCode::no_job, "reserve needs a job: send open_job on this connection first");
-  auto result = keeper_.reserve(peer.connection, *job, request.ports);
+  auto result = keeper_.reserve(peer.connection, *job, request.ports, request.rehold);
   if (result.error) return make_error_reply(*result.error);
   for (const auto& p : result.value) log_info("job '{}' holds {}/{} as '{}'", job->name, p.port, protocol_name(p.proto), p.name);
   return make_reply(MessageType::reserved, wire::encode(wire::Reserved{std::move(result.value)}));

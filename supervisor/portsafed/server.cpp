@@ -111,6 +111,14 @@ int Server::run() {
     }
   }
   if (!stopping_ && !options_.socket_path.empty()) ::unlink(options_.socket_path.c_str());
+  if (stop_now_) {
+    // Stopped by a signal (a restart, a shutdown): the holds of jobs still running are left for
+    // the next supervisor, and their launchers hold them again through it. Left before the
+    // connections close, so no launcher reconnects while its placeholders are still ours.
+    if (const size_t left = handler_.keeper().leave_for_successor(); left > 0) {
+      log_info("left {} hold(s) of running jobs for the next supervisor", left);
+    }
+  }
   connections_.clear();
   handler_.keeper().release_all();
   return 0;
@@ -233,7 +241,8 @@ void Server::pause_accepting() {
 }
 
 void Server::resume_accepting() {
-  if (accepting_) return;
+  // An exiting supervisor took in its backlog once and accepts no more (see begin_stopping).
+  if (accepting_ || stopping_) return;
   accepting_ = watch(epoll_.get(), listener_.get(), kListenerTag, EPOLLIN);
 }
 
@@ -270,8 +279,12 @@ void Server::begin_stopping() {
   stop_deadline_ms_ = monotonic_ms() + kDrainMs;
   // New clients find no socket and start a new supervisor; ones already queued are still served.
   if (!options_.socket_path.empty()) ::unlink(options_.socket_path.c_str());
-  // Clients that connected just before the unlink are in the backlog: take them in to serve.
+  // Clients that connected just before the unlink are in the backlog: take them in to serve
+  // (they are refused with `stopping` and reconnect), then accept no more. Under systemd the
+  // socket stays: later clients wait in its queue for the next activation instead of meeting
+  // this exiting supervisor again and again.
   if (accepting_) accept_clients();
+  pause_accepting();
 }
 
 }  // namespace portsafe::supervisor

@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "portsafe/environment.hpp"
 #include "portsafe/install_layout.hpp"
@@ -56,8 +58,27 @@ JobOrigin find_job_origin() {
 namespace {
 
 // A supervisor that is exiting (idle) refuses new jobs; each retry reconnects, which finds its
-// socket gone and starts a fresh supervisor once the old one lets go of its lock.
-constexpr int kStoppingRetries = 10;
+// socket gone and starts a fresh supervisor once the old one lets go of its lock. Under systemd
+// the socket stays and the exiting supervisor may still answer a retry: pause between retries
+// (20 ms, doubling to 200 ms) for longer in all than its drain (2 s) plus the lock wait (3 s).
+constexpr auto kStoppingPatience = std::chrono::seconds(10);
+constexpr auto kFirstPause = std::chrono::milliseconds(20);
+constexpr auto kLongestPause = std::chrono::milliseconds(200);
+
+class StoppingBackoff {
+ public:
+  // Pauses before the next retry; false once patience is spent.
+  bool pause() {
+    if (std::chrono::steady_clock::now() + pause_ >= deadline_) return false;
+    std::this_thread::sleep_for(pause_);
+    pause_ = std::min(pause_ * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kLongestPause));
+    return true;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::now() + kStoppingPatience;
+  std::chrono::milliseconds pause_ = kFirstPause;
+};
 
 bool refused_as_stopping(const wire::ErrorReply& error) { return error.code == wire::ErrorCode::stopping; }
 
@@ -116,7 +137,8 @@ SessionResult try_open_session(const std::string& root, const std::string& job_n
 
 JobConnection connect_job(const std::string& root, const std::string& job_name, const JobOrigin& origin) {
   JobConnection result;
-  for (int attempt = 0; attempt <= kStoppingRetries; ++attempt) {
+  StoppingBackoff backoff;
+  do {
     auto connected = SupervisorClient::connect(root, sibling_program(kSupervisorProgram));
     if (!connected.ok()) {
       result.error = fmt::format("{}; check `portsafe doctor` and the log {}", connected.error.message,
@@ -137,18 +159,19 @@ JobConnection connect_job(const std::string& root, const std::string& job_name, 
                                job_name, describe(opened.error), supervisor_log_path(root));
     if (!result.stopping) return result;
     log_debug("the supervisor is exiting; reconnecting to a fresh one");
-  }
+  } while (backoff.pause());
   return result;
 }
 
 SessionResult open_session(const std::string& root, const std::string& job_name, const JobOrigin& origin,
                            const std::vector<PortSpec>& ports) {
   SessionResult result;
-  for (int attempt = 0; attempt <= kStoppingRetries; ++attempt) {
+  StoppingBackoff backoff;
+  do {
     bool stopping = false;
     result = try_open_session(root, job_name, origin, ports, &stopping);
     if (result.session || !stopping) return result;
-  }
+  } while (backoff.pause());
   return result;
 }
 

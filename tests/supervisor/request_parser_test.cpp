@@ -35,6 +35,22 @@ TEST(RequestParser, DecodesEveryRequest) {
   }
 }
 
+// A re-reservation after a supervisor restart is a reserve with one trailing flag byte (1); a plain
+// reserve carries none, and any other trailing value is refused rather than half understood.
+TEST(RequestParser, DecodesTheReholdFlagOfAReserve) {
+  wire::Reserve again{{{"dns", Protocol::udp, 21010}}};
+  again.rehold = true;
+  const auto parsed = parse_request(type_of(MessageType::reserve), wire::encode(again));
+  ASSERT_TRUE(std::holds_alternative<Request>(parsed));
+  EXPECT_TRUE(std::get<wire::Reserve>(std::get<Request>(parsed)).rehold);
+  const auto plain = parse_request(type_of(MessageType::reserve), wire::encode(wire::Reserve{{{"dns", Protocol::udp, 0}}}));
+  ASSERT_TRUE(std::holds_alternative<Request>(plain));
+  EXPECT_FALSE(std::get<wire::Reserve>(std::get<Request>(plain)).rehold);
+  auto odd = wire::encode(again);
+  odd.back() = 2;
+  EXPECT_EQ(std::get<wire::ErrorReply>(parse_request(type_of(MessageType::reserve), odd)).code, ErrorCode::bad_payload);
+}
+
 ErrorCode error_of(const ParsedRequest& parsed) {
   EXPECT_TRUE(std::holds_alternative<wire::ErrorReply>(parsed));
   return std::holds_alternative<wire::ErrorReply>(parsed) ? std::get<wire::ErrorReply>(parsed).code : ErrorCode::internal;
