@@ -1,7 +1,10 @@
 """A job launched just as the supervisor exits for idleness (its connection queued before the
 socket went away) is refused by the exiting supervisor and carried to a fresh one: portsafe-run
-succeeds, and its port stays held after the old supervisor is gone."""
+succeeds, and its port stays held after the old supervisor is gone. The job is launched only
+once its connection really waits in the stopped supervisor's listen queue, and portsafe-run's
+debug log shows the refusal it met."""
 import json
+import subprocess as sp
 import os
 import signal
 import subprocess
@@ -22,8 +25,19 @@ def first_line(proc, timeout=30):
     return line[0]
 
 
+def queued_connections(socket_path):
+    """How many connections wait in the listen queue of the unix socket at socket_path (the
+    Recv-Q that `ss` shows for a listening socket)."""
+    out = sp.run(["ss", "-xlnH"], capture_output=True, text=True, timeout=30).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if socket_path in fields:
+            return int(fields[2])
+    return 0
+
+
 def test_launch_queued_at_idle_exit_is_held_by_a_fresh_supervisor(ps):
-    start_supervisor(ps, "--idle-timeout", "2")
+    socket_path = start_supervisor(ps, "--idle-timeout", "2")
     old = ps.supervisor_pid()
     os.kill(old, signal.SIGSTOP)
     try:
@@ -32,8 +46,11 @@ def test_launch_queued_at_idle_exit_is_held_by_a_fresh_supervisor(ps):
         time.sleep(3.5)
         job = subprocess.Popen([ps.program("portsafe-run"), "--port", "a", "--", "sh", "-c",
                                 'echo "$PORTSAFE_PORT_A"; exec sleep 60'],
-                               env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)  # time to connect and send open_job into the stopped supervisor's backlog
+                               env={**ps.env, "PORTSAFE_LOG": "debug"}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        # Its connection waits in the stopped supervisor's listen queue (the socket is not yet
+        # unlinked: the supervisor has not run since its idle time ran out).
+        assert wait_for(lambda: queued_connections(socket_path) >= 1, timeout=15), "portsafe-run never connected"
     finally:
         os.kill(old, signal.SIGCONT)
     try:
@@ -50,3 +67,5 @@ def test_launch_queued_at_idle_exit_is_held_by_a_fresh_supervisor(ps):
     finally:
         job.terminate()
         job.wait(timeout=30)
+    # The exiting supervisor really refused the queued job (and portsafe-run went to a fresh one).
+    assert "the supervisor is exiting; reconnecting to a fresh one" in job.stderr.read()
