@@ -1,12 +1,15 @@
 """SIGKILL portsafed under a running job: portsafe-run sees its connection close, starts a fresh
 supervisor and holds the same port numbers for the same job again (one line says so), COMMAND
 runs on, and a thief still cannot bind them. Until then the dead supervisor's holds linger for the
-job, so another job's processes are refused them."""
+job, so another job's processes are refused them. The new supervisor keeps a dead one's holds
+for 10 s only: past that, the ports are still held, because the hold was handed to portsafe-run's
+new connection."""
 import json
 import os
 import signal
 import subprocess
 import threading
+import time
 
 from portsafe_testlib import port_is_bindable, wait_for
 
@@ -35,6 +38,21 @@ def held_by_a_new_supervisor(ps, ports, job_id, old):
     return not any(port_is_bindable(port) for port in ports)
 
 
+# Longer than the new supervisor's orphan grace (10 s) plus a sweep.
+PAST_THE_ORPHAN_GRACE = 12
+
+
+def holds_throughout(ps, ports, job_id, old, seconds):
+    """True when the ports stay held for job_id by the new supervisor (and unbindable) at every
+    look for `seconds`; False at the first look that finds otherwise."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if not held_by_a_new_supervisor(ps, ports, job_id, old):
+            return False
+        time.sleep(0.5)
+    return True
+
+
 def start_job(ps):
     job = subprocess.Popen([ps.program("portsafe-run"), "--port", "a", "--port", "b", "--", "sh", "-c",
                             'echo "$PORTSAFE_PORT_A $PORTSAFE_PORT_B"; exec sleep 60'],
@@ -60,6 +78,7 @@ def test_a_killed_supervisor_is_replaced_and_the_ports_held_again(ps):
         assert wait_for(lambda: held_by_a_new_supervisor(ps, ports, job_id, old), timeout=30), holders(ps, ports)
         for port in ports:
             assert not port_is_bindable(port), f"a thief bound {port} after the supervisor was replaced"
+        assert holds_throughout(ps, ports, job_id, old, PAST_THE_ORPHAN_GRACE), holders(ps, ports)
         assert job.poll() is None, "COMMAND stopped with its supervisor"
     finally:
         code, stderr = stop(job)
