@@ -298,6 +298,12 @@ Result<int> PortKeeper::acquire(const wire::Acquire& request, UniqueFd& socket_o
   if (request.proto == Protocol::udp && is_wildcard(address)) {
     // The UDP placeholder itself: a second wildcard socket would split the datagrams.
     const UniqueFd& placeholder = address.family == AF_INET6 ? held.sockets.v6 : held.sockets.v4;
+    if (!held.sockets.v4) {
+      return Result<int>::fail(ErrorCode::port_in_use,
+                               fmt::format("port {} is held again while a socket of its job uses it; stop that socket "
+                                           "first (its placeholder follows within a second)",
+                                           describe(request.proto, request.port)));
+    }
     if (!placeholder) {
       return Result<int>::fail(ErrorCode::bind_failed,
                                fmt::format("port {} has no IPv6 placeholder on this host", describe(request.proto, request.port)));
