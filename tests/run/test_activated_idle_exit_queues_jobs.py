@@ -6,13 +6,17 @@ retries, gets its port from that one instead of giving up with 125."""
 import json
 import os
 import select
+import sys
 import signal
 import socket
 import subprocess
 import threading
 import time
 
-from portsafe_testlib import PYTHON, port_is_bindable, wait_for
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "supervisor"))
+
+from portsafe_testlib import PYTHON, port_is_bindable, wait_for  # noqa: E402
+from supervisor_wire import Client  # noqa: E402
 
 ACTIVATE = """
 import os, sys
@@ -55,7 +59,8 @@ def test_a_job_refused_by_an_exiting_activated_supervisor_waits_for_the_next_act
     fresh = job = None
     idle = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        assert wait_for(lambda: ps.supervisor_pid() == old.pid, timeout=15), "the activated supervisor did not start"
+        # Serving (its idle clock runs from this request): only then is it stopped.
+        assert Client(socket_path, timeout=30).ping() == old.pid
         os.kill(old.pid, signal.SIGSTOP)
         try:
             # Stopped, its idle time runs out and its timer fires: when it continues it begins
