@@ -82,7 +82,9 @@ section() {  # title, raw file
   echo "network namespace. The pool (the ephemeral range for *bare*, portserver's pool for"
   echo "*portpicker*, PORTSAFE_RANGE for *portsafe*) has the size shown. *portpicker* needs the"
   echo "program to call portpicker; *portsafe* runs the unmodified worker under \`portsafe-run\`."
-  echo "Rows marked chaos ran under SIGKILL storms on workers, launchers and portsafed."
+  echo "Rows marked chaos ran under SIGKILL storms on workers, launchers and portsafed; their binds"
+  echo "count only the workers the storm did not kill (a killed worker never reports), and what they"
+  echo "prove is in the last columns: no port held by two live jobs, nothing stale after gc, nothing hung."
   echo
   echo "![failures against parallelism](collisions.png)"
   echo
