@@ -79,32 +79,34 @@ void PortKeeper::forget(HeldPort& port) {
   port.ref = SlotRef{};
 }
 
-Result<HeldPort> PortKeeper::hold_given(const JobInfo& job, const wire::PortRequest& request) {
-  const Key key{request.proto, request.port};
-  if (auto it = held_.find(key); it != held_.end()) {
-    return Result<HeldPort>::fail(
-        ErrorCode::port_in_use,
-        fmt::format("port {} is already held by job '{}' as '{}'", describe(request.proto, request.port),
-                    it->second.job.name, it->second.name));
+std::optional<Result<HeldPort>> PortKeeper::refuse_held_twice(const wire::PortRequest& request) const {
+  const auto it = held_.find(Key{request.proto, request.port});
+  if (it == held_.end()) return std::nullopt;
+  return Result<HeldPort>::fail(ErrorCode::port_in_use,
+                                fmt::format("port {} is already held by job '{}' as '{}'",
+                                            describe(request.proto, request.port), it->second.job.name, it->second.name));
+}
+
+// Why the table would not let a job hold the port (claim.result is anything but claimed).
+Result<HeldPort> PortKeeper::refusal(const wire::PortRequest& request, const PortClaim& claim) {
+  if (claim.result == ClaimResult::excluded) {
+    return Result<HeldPort>::fail(ErrorCode::port_in_use,
+                                  fmt::format("port {} is listed in net.ipv4.ip_local_reserved_ports; choose another",
+                                              describe(request.proto, request.port)));
   }
+  return Result<HeldPort>::fail(ErrorCode::port_in_use, fmt::format("port {} is taken by {}",
+                                                                    describe(request.proto, request.port),
+                                                                    describe_holder(claim.holder)));
+}
+
+Result<HeldPort> PortKeeper::hold_given(const JobInfo& job, const wire::PortRequest& request) {
+  if (auto refused = refuse_held_twice(request)) return std::move(*refused);
   HeldPort held;
   PortClaim claim;
   if (table_.index_of(request.proto, request.port)) {
     claim = table_.claim_port(request.proto, request.port, claimant(job, request.name), SlotState::held);
-    switch (claim.result) {
-      case ClaimResult::claimed:
-        held.ref = claim.ref;
-        break;
-      case ClaimResult::excluded:
-        return Result<HeldPort>::fail(
-            ErrorCode::port_in_use,
-            fmt::format("port {} is listed in net.ipv4.ip_local_reserved_ports; choose another",
-                        describe(request.proto, request.port)));
-      default:
-        return Result<HeldPort>::fail(ErrorCode::port_in_use,
-                                      fmt::format("port {} is taken by {}", describe(request.proto, request.port),
-                                                  describe_holder(claim.holder)));
-    }
+    if (claim.result != ClaimResult::claimed) return refusal(request, claim);
+    held.ref = claim.ref;
   }
   if (const int error = bind_placeholders(request.proto, request.port, held.sockets); error != 0) {
     give_back(claim, held);
@@ -130,13 +132,7 @@ void PortKeeper::give_back(const PortClaim& claim, HeldPort& held) {
 }
 
 Result<HeldPort> PortKeeper::hold_again(const JobInfo& job, const wire::PortRequest& request) {
-  const Key key{request.proto, request.port};
-  if (auto it = held_.find(key); it != held_.end()) {
-    return Result<HeldPort>::fail(
-        ErrorCode::port_in_use,
-        fmt::format("port {} is already held by job '{}' as '{}'", describe(request.proto, request.port),
-                    it->second.job.name, it->second.name));
-  }
+  if (auto refused = refuse_held_twice(request)) return std::move(*refused);
   HeldPort held;
   PortClaim claim;
   if (table_.index_of(request.proto, request.port)) {
@@ -148,20 +144,8 @@ Result<HeldPort> PortKeeper::hold_again(const JobInfo& job, const wire::PortRequ
       if (!previous_supervisor) break;
       ::usleep(kExitingOwnerPollUs);
     }
-    switch (claim.result) {
-      case ClaimResult::claimed:
-        held.ref = claim.ref;
-        break;
-      case ClaimResult::excluded:
-        return Result<HeldPort>::fail(
-            ErrorCode::port_in_use,
-            fmt::format("port {} is listed in net.ipv4.ip_local_reserved_ports; choose another",
-                        describe(request.proto, request.port)));
-      default:
-        return Result<HeldPort>::fail(ErrorCode::port_in_use,
-                                      fmt::format("port {} is taken by {}", describe(request.proto, request.port),
-                                                  describe_holder(claim.holder)));
-    }
+    if (claim.result != ClaimResult::claimed) return refusal(request, claim);
+    held.ref = claim.ref;
   }
   // Never SO_REUSEADDR before bind: a UDP placeholder bound beside the job's own server would take
   // its datagrams (newest wins), and a TCP one would fail and lose the hold.

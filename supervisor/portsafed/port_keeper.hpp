@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -99,6 +100,9 @@ class PortKeeper {
   Result<HeldPort> hold_again(const JobInfo& job, const wire::PortRequest& request);
   // A bind failed after claim: gives a taken-over linger back to the job, else drops the claim.
   void give_back(const PortClaim& claim, HeldPort& held);
+  // A refusal when this supervisor holds the port already (for any job), else nothing.
+  std::optional<Result<HeldPort>> refuse_held_twice(const wire::PortRequest& request) const;
+  static Result<HeldPort> refusal(const wire::PortRequest& request, const PortClaim& claim);
   Claimant claimant(const JobInfo& job, const std::string& name) const;
   void forget(HeldPort& port);
   // The adopted hold of key, when it belongs to job (else nullptr).

@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 PREFIX = os.environ.get("PORTSAFE_PREFIX", "")
@@ -192,3 +193,22 @@ def port_is_bindable(port, proto="tcp", reuse=False):
             return True
         except OSError:
             return False
+
+
+def first_line(proc, timeout=30):
+    """The first line a running process (stdout=PIPE, text) prints, waiting at most timeout."""
+    line = []
+    threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True).start()
+    assert wait_for(lambda: line, timeout=timeout), f"{proc.args[0]} printed nothing"
+    return line[0]
+
+
+def queued_connections(socket_path):
+    """How many connections wait in the listen queue of the unix socket at socket_path (the
+    Recv-Q that `ss` shows for a listening socket)."""
+    out = subprocess.run(["ss", "-xlnH"], capture_output=True, text=True, timeout=30).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if socket_path in fields:
+            return int(fields[2])
+    return 0

@@ -10,12 +10,11 @@ import sys
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "supervisor"))
 
-from portsafe_testlib import PYTHON, port_is_bindable, wait_for  # noqa: E402
+from portsafe_testlib import PYTHON, first_line, port_is_bindable, queued_connections, wait_for  # noqa: E402
 from supervisor_wire import Client  # noqa: E402
 
 ACTIVATE = """
@@ -31,23 +30,6 @@ def activate(ps, listener, *extra):
     return subprocess.Popen([PYTHON, "-c", ACTIVATE, str(listener.fileno()), ps.program("portsafed"), "--runtime-dir",
                              ps.runtime_dir, "--foreground", *extra],
                             env=ps.env, pass_fds=[listener.fileno()], stderr=subprocess.DEVNULL)
-
-
-def queued_connections(socket_path):
-    """Connections waiting in the listen queue of the unix socket (the Recv-Q `ss` shows)."""
-    out = subprocess.run(["ss", "-xlnH"], capture_output=True, text=True, timeout=30).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if socket_path in fields:
-            return int(fields[2])
-    return 0
-
-
-def first_line(proc, timeout=30):
-    line = []
-    threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True).start()
-    assert wait_for(lambda: line, timeout=timeout), "portsafe-run printed nothing"
-    return line[0]
 
 
 def test_a_job_refused_by_an_exiting_activated_supervisor_waits_for_the_next_activation(ps):

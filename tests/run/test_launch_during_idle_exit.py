@@ -4,36 +4,16 @@ succeeds, and its port stays held after the old supervisor is gone. The job is l
 once its connection really waits in the stopped supervisor's listen queue, and portsafe-run's
 debug log shows the refusal it met."""
 import json
-import subprocess as sp
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "supervisor"))
 
-from portsafe_testlib import port_is_bindable, wait_for  # noqa: E402
+from portsafe_testlib import first_line, port_is_bindable, queued_connections, wait_for  # noqa: E402
 from supervisor_wire import process_alive, start_supervisor  # noqa: E402
-
-
-def first_line(proc, timeout=30):
-    line = []
-    threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True).start()
-    assert wait_for(lambda: line, timeout=timeout), "portsafe-run printed nothing"
-    return line[0]
-
-
-def queued_connections(socket_path):
-    """How many connections wait in the listen queue of the unix socket at socket_path (the
-    Recv-Q that `ss` shows for a listening socket)."""
-    out = sp.run(["ss", "-xlnH"], capture_output=True, text=True, timeout=30).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if socket_path in fields:
-            return int(fields[2])
-    return 0
 
 
 def test_launch_queued_at_idle_exit_is_held_by_a_fresh_supervisor(ps):

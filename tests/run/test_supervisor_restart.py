@@ -8,17 +8,9 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 
-from portsafe_testlib import port_is_bindable, wait_for
-
-
-def first_line(proc, timeout=30):
-    line = []
-    threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True).start()
-    assert wait_for(lambda: line, timeout=timeout), "portsafe-run printed nothing"
-    return line[0]
+from portsafe_testlib import first_line, port_is_bindable, wait_for
 
 
 def holders(ps, ports):

@@ -8,19 +8,11 @@ import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 
-from portsafe_testlib import wait_for
+from portsafe_testlib import first_line, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def first_line(proc, timeout=30):
-    line = []
-    threading.Thread(target=lambda: line.append(proc.stdout.readline()), daemon=True).start()
-    assert wait_for(lambda: line, timeout=timeout), "the job printed nothing"
-    return line[0]
 
 
 def state_of(ps, port):
