@@ -27,7 +27,7 @@ def kill_a_launcher(storm):
 def test_launcher_group_storm(ps):
     ps.set_range(20000, 20039)
     storm = Storm(ps, seed=5)
-    storm.run(kill_a_job_group)
+    storm.run(kill_a_job_group, min_kills=5)
     assert storm.kills >= 5
     assert storm.check_exclusive() >= 20
     assert -9 in storm.exit_codes and set(storm.exit_codes) <= {0, -9, 137}, sorted(set(storm.exit_codes))
@@ -38,7 +38,7 @@ def test_launcher_group_storm(ps):
 def test_launcher_alone_storm(ps):
     ps.set_range(20000, 20039)
     storm = Storm(ps, seed=7)
-    storm.run(kill_a_launcher)
+    storm.run(kill_a_launcher, min_kills=5)
     assert storm.kills >= 5
     storm.wait_workers_gone()
     assert storm.check_exclusive() >= 20

@@ -13,7 +13,7 @@ def kill_a_worker(storm):
 def test_worker_storm(ps):
     ps.set_range(20000, 20039)
     storm = Storm(ps, seed=3)
-    storm.run(kill_a_worker)
+    storm.run(kill_a_worker, min_kills=5)
     assert storm.kills >= 5
     assert storm.check_exclusive() >= 20
     assert 137 in storm.exit_codes and set(storm.exit_codes) <= {0, 137}, sorted(set(storm.exit_codes))

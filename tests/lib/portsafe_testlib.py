@@ -212,3 +212,14 @@ def queued_connections(socket_path):
         if socket_path in fields:
             return int(fields[2])
     return 0
+
+
+def launch_held_job(ps, *names, env=None):
+    """`portsafe-run --port NAME...` whose COMMAND prints the held port numbers on one line and
+    then sleeps; stdout and stderr are pipes (read the numbers with first_line)."""
+    args = [ps.program("portsafe-run")]
+    for name in names:
+        args += ["--port", name]
+    numbers = " ".join(f"$PORTSAFE_PORT_{name.upper()}" for name in names)
+    args += ["--", "sh", "-c", f'echo "{numbers}"; exec sleep 60']
+    return subprocess.Popen(args, env=env or ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

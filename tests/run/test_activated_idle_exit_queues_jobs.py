@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "supervisor"))
 
-from portsafe_testlib import PYTHON, first_line, port_is_bindable, queued_connections, wait_for  # noqa: E402
+from portsafe_testlib import PYTHON, first_line, launch_held_job, port_is_bindable, queued_connections, wait_for  # noqa: E402
 from supervisor_wire import Client  # noqa: E402
 
 ACTIVATE = """
@@ -48,10 +48,7 @@ def test_a_job_refused_by_an_exiting_activated_supervisor_waits_for_the_next_act
             # Stopped, its idle time runs out and its timer fires: when it continues it begins
             # exiting in the same turn that takes in the job below.
             time.sleep(3.5)
-            job = subprocess.Popen([ps.program("portsafe-run"), "--port", "a", "--", "sh", "-c",
-                                    'echo "$PORTSAFE_PORT_A"; exec sleep 60'],
-                                   env={**ps.env, "PORTSAFE_LOG": "debug"}, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+            job = launch_held_job(ps, "a", env={**ps.env, "PORTSAFE_LOG": "debug"})
             assert wait_for(lambda: queued_connections(socket_path) >= 1, timeout=15), "portsafe-run never connected"
             # A client that connected meanwhile and says nothing keeps the exiting supervisor
             # draining (up to 2 s): the window in which portsafe-run's retries could meet it.

@@ -6,13 +6,12 @@ debug log shows the refusal it met."""
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "supervisor"))
 
-from portsafe_testlib import first_line, port_is_bindable, queued_connections, wait_for  # noqa: E402
+from portsafe_testlib import first_line, launch_held_job, port_is_bindable, queued_connections, wait_for  # noqa: E402
 from supervisor_wire import process_alive, start_supervisor  # noqa: E402
 
 
@@ -24,10 +23,7 @@ def test_launch_queued_at_idle_exit_is_held_by_a_fresh_supervisor(ps):
         # Stopped, its idle time runs out and its one-second timer fires: when it continues, it
         # begins exiting in the same turn that accepts the job below, before reading its request.
         time.sleep(3.5)
-        job = subprocess.Popen([ps.program("portsafe-run"), "--port", "a", "--", "sh", "-c",
-                                'echo "$PORTSAFE_PORT_A"; exec sleep 60'],
-                               env={**ps.env, "PORTSAFE_LOG": "debug"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+        job = launch_held_job(ps, "a", env={**ps.env, "PORTSAFE_LOG": "debug"})
         # Its connection waits in the stopped supervisor's listen queue (the socket is not yet
         # unlinked: the supervisor has not run since its idle time ran out).
         assert wait_for(lambda: queued_connections(socket_path) >= 1, timeout=15), "portsafe-run never connected"

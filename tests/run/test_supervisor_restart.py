@@ -7,10 +7,9 @@ new connection."""
 import json
 import os
 import signal
-import subprocess
 import time
 
-from portsafe_testlib import first_line, port_is_bindable, wait_for
+from portsafe_testlib import first_line, launch_held_job, port_is_bindable, wait_for
 
 
 def holders(ps, ports):
@@ -46,9 +45,7 @@ def holds_throughout(ps, ports, job_id, old, seconds):
 
 
 def start_job(ps):
-    job = subprocess.Popen([ps.program("portsafe-run"), "--port", "a", "--port", "b", "--", "sh", "-c",
-                            'echo "$PORTSAFE_PORT_A $PORTSAFE_PORT_B"; exec sleep 60'],
-                           env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job = launch_held_job(ps, "a", "b")
     return job, [int(p) for p in first_line(job).split()]
 
 

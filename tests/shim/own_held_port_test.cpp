@@ -39,10 +39,7 @@ TEST_F(OwnHeldPort, ProgramWithoutReuseAddressBindsAndListens) {
   const int program = make_socket();
   ASSERT_EQ(bind_port(program, kHeldPort), 0) << std::strerror(errno);
   ASSERT_EQ(::listen(program, 1), 0);
-  int value = 0;
-  socklen_t length = sizeof value;
-  ::getsockopt(program, SOL_SOCKET, SO_REUSEADDR, &value, &length);
-  EXPECT_EQ(value, 1);
+  EXPECT_EQ(reuse_address(program), 1);
   ::close(program);
   // The slot stays the supervisor's: the program's close does not release it.
   const SlotView view = slot(Protocol::tcp, kHeldPort);
@@ -59,10 +56,7 @@ TEST_F(OwnHeldPort, AnotherJobsHeldPortIsNotOurs) {
   errno = 0;
   EXPECT_EQ(bind_port(program, kHeldPort + 1), -1);
   EXPECT_EQ(errno, EADDRINUSE);
-  int value = 1;
-  socklen_t length = sizeof value;
-  ::getsockopt(program, SOL_SOCKET, SO_REUSEADDR, &value, &length);
-  EXPECT_EQ(value, 0) << "SO_REUSEADDR is set only for the job's own held ports";
+  EXPECT_EQ(reuse_address(program), 0) << "SO_REUSEADDR is set only for the job's own held ports";
   ::close(program);
   table().drop(claim.ref, stranger.identity());
 }

@@ -75,10 +75,7 @@ TEST(PortZeroPick, ReuseAddressIsRestoredAfterThePick) {
   const int on = 1;
   ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on), 0);
   ASSERT_EQ(bind_port(fd, 0), 0);
-  int value = 0;
-  socklen_t length = sizeof value;
-  ASSERT_EQ(::getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &value, &length), 0);
-  EXPECT_EQ(value, 1);
+  EXPECT_EQ(reuse_address(fd), 1);
   EXPECT_TRUE(in_test_range(local_port(fd)));
   ::close(fd);
 }

@@ -84,6 +84,13 @@ inline int bare_bind(int fd, uint16_t port) {
   return static_cast<int>(::syscall(SYS_bind, fd, &addr, sizeof addr));
 }
 
+// The socket's SO_REUSEADDR (0 or 1), or -1 when it cannot be read.
+inline int reuse_address(int fd) {
+  int value = 0;
+  socklen_t length = sizeof value;
+  return ::getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &value, &length) == 0 ? value : -1;
+}
+
 inline uint16_t local_port(int fd) {
   sockaddr_storage addr{};
   socklen_t length = sizeof addr;

@@ -10,22 +10,20 @@ namespace {
 
 int raw_syscall_socket(int type) { return static_cast<int>(::syscall(SYS_socket, AF_INET, type, 0)); }
 
-TEST(UnseenSocket, RawSyscallTcpSocketIsCoordinated) {
-  const int fd = raw_syscall_socket(SOCK_STREAM);
+// A raw-syscall socket of each type is coordinated, and its claim lands in its protocol's table.
+void expect_raw_syscall_socket_coordinated(int type, Protocol proto) {
+  const int fd = raw_syscall_socket(type);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(bind_port(fd, 0), 0);
   EXPECT_TRUE(in_test_range(local_port(fd)));
-  EXPECT_EQ(slot(Protocol::tcp, local_port(fd)).state, SlotState::bound);
+  EXPECT_EQ(slot(proto, local_port(fd)).state, SlotState::bound);
   ::close(fd);
 }
 
+TEST(UnseenSocket, RawSyscallTcpSocketIsCoordinated) { expect_raw_syscall_socket_coordinated(SOCK_STREAM, Protocol::tcp); }
+
 TEST(UnseenSocket, RawSyscallUdpSocketLandsInTheUdpTable) {
-  const int fd = raw_syscall_socket(SOCK_DGRAM);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(bind_port(fd, 0), 0);
-  EXPECT_TRUE(in_test_range(local_port(fd)));
-  EXPECT_EQ(slot(Protocol::udp, local_port(fd)).state, SlotState::bound);
-  ::close(fd);
+  expect_raw_syscall_socket_coordinated(SOCK_DGRAM, Protocol::udp);
 }
 
 TEST(UnseenSocket, OptionSetThroughTheOriginalIsHonouredOnADup) {
@@ -46,10 +44,7 @@ TEST(UnseenSocket, ReuseAddressSetThroughADupIsRestoredAfterThePick) {
   const int on = 1;
   ASSERT_EQ(::setsockopt(copy, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on), 0);
   ASSERT_EQ(bind_port(original, 0), 0);
-  int value = 0;
-  socklen_t length = sizeof value;
-  ASSERT_EQ(::getsockopt(original, SOL_SOCKET, SO_REUSEADDR, &value, &length), 0);
-  EXPECT_EQ(value, 1);
+  EXPECT_EQ(reuse_address(original), 1);
   EXPECT_TRUE(in_test_range(local_port(original)));
   ::close(copy);
   ::close(original);
