@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <cerrno>
 
@@ -16,12 +15,6 @@ constexpr int kReconnectAttempts = 3;
 // fresh supervisor may first wait for the old one's holds to turn into the job's lingers: a slow
 // answer is not a lost connection, so this is generous, and an expired wait keeps the connection.
 constexpr int kRequestTimeoutSeconds = 30;
-
-void set_io_timeout(int fd, int seconds) {
-  const timeval timeout{seconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-}
 
 std::string describe_port(const HeldPort& held) {
   return fmt::format("{}={}{}", held.spec.name, held.port, held.spec.proto == Protocol::udp ? "/udp" : "");

@@ -21,17 +21,17 @@ namespace {
 // setup request gets this long; the connection then idles, without a timeout, for the job's life.
 constexpr int kSetupTimeoutSeconds = 5;
 
-void set_io_timeout(int fd, int seconds) {
-  const timeval timeout{seconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-}
-
 std::string describe(const wire::ErrorReply& error) {
   return fmt::format("{} ({})", error.message, wire::error_code_name(error.code));
 }
 
 }  // namespace
+
+void set_io_timeout(int fd, int seconds) {
+  const timeval timeout{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+}
 
 std::string format_identity(const ProcessIdentity& who) { return fmt::format("{}.{}", who.pid, who.start_ticks); }
 

@@ -50,6 +50,10 @@ struct JobConnection {
 
 // Connects to the supervisor of root (starting it when needed) and opens the job (or joins the
 // outer one). A supervisor that is exiting (idle) refuses; this then retries against a fresh one.
+// Bounds every send and receive on fd (seconds; 0: no bound), so a supervisor that accepts but
+// never answers cannot hang the launcher.
+void set_io_timeout(int fd, int seconds);
+
 JobConnection connect_job(const std::string& root, const std::string& job_name, const JobOrigin& origin);
 
 struct SessionResult {
