@@ -544,30 +544,21 @@ bool PortTable::reap_slot(uint32_t index, int64_t now_ms) noexcept {
     case SlotState::busy:
       if (is_process_alive(owner)) return false;
       break;
-    case SlotState::held: {
-      if (is_process_alive(owner)) return false;
-      // The supervisor died (SIGKILL) while its job lives: the hold lingers for the job, so no
-      // other job is given the port while the job's launcher starts a new supervisor and holds
-      // it again (a linger the same job takes over). The job's end frees it as any linger.
-      const uint64_t job = s.job_id.load(std::memory_order_relaxed);
-      if (job != 0 && is_process_alive(unpack_identity(job))) {
-        next = SlotState::linger;
-        next_owner = unpack_identity(job);
-      }
-      break;
-    }
     case SlotState::linger: {
       const int64_t deadline = s.deadline_ms.load(std::memory_order_relaxed);
       if (s.word.load(std::memory_order_acquire) != word) return false;
       if (deadline > now_ms && is_process_alive(owner)) return false;
       break;
     }
+    case SlotState::held:
     case SlotState::bound: {
       if (is_process_alive(owner)) return false;
-      // The binder died without closing. Unused, the number may have been handed on: it lingers
-      // for the job as a close would have made it; used, it is simply free.
+      // A dead binder's unused port may have been handed on, and a dead (SIGKILLed) supervisor's
+      // hold stays its live job's until the job's launcher holds it again through a new one:
+      // either lingers for the job, which the same job takes over and the job's end frees. A
+      // port its binder really used is simply free.
       const uint64_t job = s.job_id.load(std::memory_order_relaxed);
-      const bool used = (s.flags.load(std::memory_order_relaxed) & kSlotUsed) != 0;
+      const bool used = state == SlotState::bound && (s.flags.load(std::memory_order_relaxed) & kSlotUsed) != 0;
       if (!used && job != 0 && is_process_alive(unpack_identity(job))) {
         next = SlotState::linger;
         next_owner = unpack_identity(job);
