@@ -1,28 +1,44 @@
 #!/usr/bin/env bash
-# Builds portsafe and runs the whole test suite: the normal build, then the core, shim and other
-# unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, then a short run of each
-# libFuzzer target (clang). PORTSAFE_SKIP_SANITIZERS=1 / PORTSAFE_SKIP_FUZZ=1 skip those stages.
+# Builds portsafe and runs the whole test suite: the normal build (GCC, Release, what packagers
+# build), then the core, shim and other unit tests again under AddressSanitizer +
+# UndefinedBehaviorSanitizer (GCC) and under ThreadSanitizer (clang, Debug: the whole tree is built
+# there, so clang and Debug builds are checked too), then a short run of each libFuzzer target
+# (clang). Warnings are errors in every stage (PORTSAFE_WERROR; off in a user's build).
+# PORTSAFE_SKIP_SANITIZERS=1 / PORTSAFE_SKIP_FUZZ=1 skip those stages.
 # Usage: scripts/test.sh [ctest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+# ccache, where installed, makes a second run cheap; nothing depends on it.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 
 scripts/install-deps.sh
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPORTSAFE_WERROR=ON "${launcher[@]}" >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" "$@"
 
 if [ -z "${PORTSAFE_SKIP_SANITIZERS:-}" ]; then
-  cmake -S . -B build-asan -DPORTSAFE_SANITIZE=address -DPORTSAFE_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTSAFE_SANITIZE=address -DPORTSAFE_WERROR=ON \
+    -DPORTSAFE_BUILD_BENCHMARKS=OFF "${launcher[@]}" >/dev/null
   cmake --build build-asan -j"$jobs" --target portsafe_sanitizer_tests
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L sanitizer
+
+  CC=clang CXX=clang++ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DPORTSAFE_SANITIZE=thread \
+    -DPORTSAFE_WERROR=ON "${launcher[@]}" >/dev/null
+  cmake --build build-tsan -j"$jobs"
+  # halt_on_error: a race is a failed test, not a line in a long log.
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" -L sanitizer
 fi
 
 if [ -z "${PORTSAFE_SKIP_FUZZ:-}" ]; then
   fuzzers=(frame_parser_fuzzer port_range_fuzzer identity_fuzzer table_header_fuzzer)
   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DPORTSAFE_BUILD_FUZZERS=ON \
-    -DPORTSAFE_BUILD_BENCHMARKS=OFF >/dev/null
+    -DPORTSAFE_BUILD_BENCHMARKS=OFF -DPORTSAFE_WERROR=ON "${launcher[@]}" >/dev/null
   cmake --build build-fuzz -j"$jobs" --target "${fuzzers[@]}"
   ctest --test-dir build-fuzz --output-on-failure -j"$jobs" -L fuzz
 fi
