@@ -51,9 +51,10 @@ void store_name(std::atomic<uint64_t> (&dest)[kNameBytes / 8], const char* text)
   }
 }
 
+// Acquire loads: names are read inside view_slot's seqlock read.
 void load_name(const std::atomic<uint64_t> (&src)[kNameBytes / 8], char (&out)[kNameBytes]) noexcept {
   for (size_t i = 0; i < kNameBytes / 8; ++i) {
-    const uint64_t chunk = src[i].load(std::memory_order_relaxed);
+    const uint64_t chunk = src[i].load(std::memory_order_acquire);
     std::memcpy(out + i * 8, &chunk, 8);
   }
   out[kNameBytes - 1] = '\0';
@@ -504,18 +505,21 @@ SlotRef PortTable::ref_of(Protocol proto, uint16_t port) const noexcept {
 SlotView PortTable::view_slot(uint32_t index) const noexcept {
   SlotView view;
   const Slot& s = slot(index);
+  // A seqlock read: every field load is an acquire, so the closing re-read of the word cannot be
+  // ordered before any of them (what a relaxed load + acquire fence would say, in a form TSan
+  // models; GCC refuses atomic_thread_fence under -fsanitize=thread). Free on x86.
+  constexpr auto acquire = std::memory_order_acquire;
   for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
-    const uint64_t before = s.word.load(std::memory_order_acquire);
+    const uint64_t before = s.word.load(acquire);
     view.state = slot_word::state(before);
     view.owner = slot_word::owner(before);
-    view.flags = s.flags.load(std::memory_order_relaxed);
-    view.pid = s.pid.load(std::memory_order_relaxed);
-    view.job_id = s.job_id.load(std::memory_order_relaxed);
-    view.deadline_ms = s.deadline_ms.load(std::memory_order_relaxed);
-    view.since_ms = s.since_ms.load(std::memory_order_relaxed);
+    view.flags = s.flags.load(acquire);
+    view.pid = s.pid.load(acquire);
+    view.job_id = s.job_id.load(acquire);
+    view.deadline_ms = s.deadline_ms.load(acquire);
+    view.since_ms = s.since_ms.load(acquire);
     load_name(s.job_name, view.job_name);
     load_name(s.label, view.label);
-    std::atomic_thread_fence(std::memory_order_acquire);
     if (view.state != SlotState::busy && s.word.load(std::memory_order_relaxed) == before) break;
   }
   const uint32_t per_proto = range_.size();
@@ -545,7 +549,8 @@ bool PortTable::reap_slot(uint32_t index, int64_t now_ms) noexcept {
       if (is_process_alive(owner)) return false;
       break;
     case SlotState::linger: {
-      const int64_t deadline = s.deadline_ms.load(std::memory_order_relaxed);
+      // Acquire, so the word's re-read below is not ordered before it (a seqlock read).
+      const int64_t deadline = s.deadline_ms.load(std::memory_order_acquire);
       if (s.word.load(std::memory_order_acquire) != word) return false;
       if (deadline > now_ms && is_process_alive(owner)) return false;
       break;
