@@ -10,9 +10,16 @@ import portsafe_testlib
 
 # The "container": an echo server on 127.0.0.2 inside the proxy's namespace. The job's namespace
 # has no such server, so an answer proves the proxy connected from its own namespace.
+# It lives exactly as long as the proxy (argv[2]: the shell that execs into the proxy): a test must
+# end every process it starts, and this one is started where the test cannot reach it.
 NETNS_BACKEND = r'''
-import socket, sys, threading
+import os, select, socket, sys, threading
 proto = sys.argv[1]
+def exit_with_the_proxy(pid):
+    pidfd = os.pidfd_open(pid)
+    select.select([pidfd], [], [])
+    os._exit(0)
+threading.Thread(target=exit_with_the_proxy, args=(int(sys.argv[2]),), daemon=True).start()
 if proto == "tcp":
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.2", 7000)); s.listen(16)
@@ -37,7 +44,7 @@ while True:
 def in_new_netns(ps, proto):
     """A shell in a fresh network namespace running the backend, then exec'ing what we pass."""
     return ["unshare", "-n", "--", "/bin/sh", "-c",
-            f'ip link set lo up && ({portsafe_testlib.PYTHON} -c \'{NETNS_BACKEND}\' {proto} >/dev/null 2>&1 &) '
+            f'ip link set lo up && ({portsafe_testlib.PYTHON} -c \'{NETNS_BACKEND}\' {proto} $$ >/dev/null 2>&1 &) '
             f'&& for i in $(seq 100); do '
             f'{portsafe_testlib.PYTHON} -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_{"STREAM" if proto == "tcp" else "DGRAM"}); '
             f'sys.exit(0 if s.connect_ex((\'127.0.0.2\', 7000)) == 0 else 1)" 2>/dev/null && break; sleep 0.05; done; '
