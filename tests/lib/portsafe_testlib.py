@@ -1,6 +1,8 @@
 """Helpers for black-box tests of the installed portsafe programs."""
 import contextlib
+import fcntl
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -29,6 +31,38 @@ def ephemeral_range():
 
 def in_private_netns():
     return os.environ.get("PORTSAFE_IN_NETNS") == "1"
+
+
+# ---- throwaway accounts ---------------------------------------------------------------------------
+# useradd and userdel lock the account files and fail at once ("cannot lock /etc/passwd; try again
+# later") when another holds them, and two tests creating the same user race between getpwnam and
+# useradd: tests that touch accounts take turns through one lock file shared by every test process.
+ACCOUNTS_LOCK = "/tmp/portsafe-tests-accounts.lock"
+
+
+@contextlib.contextmanager
+def accounts_lock():
+    fd = os.open(ACCOUNTS_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def ensure_system_user(name):
+    """The system user NAME (no home, no login), created unless it exists: safe under parallel runs."""
+    with accounts_lock():
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                       check=True, timeout=60, capture_output=True)
+        return pwd.getpwnam(name)
+
+
+def remove_system_user(name):
+    with accounts_lock():
+        subprocess.run(["userdel", name], timeout=60, capture_output=True)
 
 
 # Every runtime root this test process made or was given (track_root): tests/conftest.py checks at

@@ -3,7 +3,6 @@ ports, and the checks every hostile input must pass (documented exit code, one c
 crash)."""
 import json
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -12,7 +11,7 @@ import struct
 import subprocess
 import tempfile
 
-from portsafe_testlib import PYTHON, wait_for
+from portsafe_testlib import PYTHON, ensure_system_user, wait_for
 
 INTRUDER = "portsafe-intruder"
 MAGIC = 0x57465350  # "PSFW" (include/portsafe/wire_protocol.hpp)
@@ -24,12 +23,7 @@ TCP, UDP = 0, 1
 # ---- another uid -------------------------------------------------------------------------------
 def ensure_intruder():
     """The throwaway user other-uid tests run as (created once, never deleted: it owns nothing)."""
-    try:
-        return pwd.getpwnam(INTRUDER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", INTRUDER],
-                       check=True, timeout=60, capture_output=True)
-        return pwd.getpwnam(INTRUDER)
+    return ensure_system_user(INTRUDER)
 
 
 def as_user(user, args):

@@ -1,12 +1,12 @@
 """A client of another uid is dropped without a byte of reply; the supervisor keeps serving."""
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
 
 import pytest
 
+import portsafe_testlib
 from portsafe_testlib import PYTHON
 from supervisor_wire import Client, start_supervisor
 
@@ -29,12 +29,11 @@ def stranger():
     if os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("setpriv"):
         pytest.skip("needs root, useradd and setpriv")
     name = f"psx{os.getpid() % 100000}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                   check=True, timeout=60, capture_output=True)
+    user = portsafe_testlib.ensure_system_user(name)
     try:
-        yield pwd.getpwnam(name)
+        yield user
     finally:
-        subprocess.run(["userdel", name], timeout=60, capture_output=True)
+        portsafe_testlib.remove_system_user(name)
 
 
 def test_another_uid_gets_no_reply(ps, stranger):
