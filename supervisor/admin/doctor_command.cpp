@@ -144,7 +144,7 @@ void check_command(const std::vector<std::string>& command, Report& report) {
   }
   report.warn(fmt::format(
       "{} is a {} program{}: the shim cannot reach it (LD_PRELOAD is not used), so its own port-0 binds are not "
-      "coordinated. Still protected: ports held for it with `portsafe-run --port NAME` (pass {{NAME}} or "
+      "coordinated. Still protected: ports held for it with `portsafe-run --port NAME` (pass {{{{NAME}}}} or "
       "$PORTSAFE_PORT_NAME to it) and sockets handed over with `portsafe-run --listen NAME`",
       what, tools::binary_kind_name(info.kind), detail));
 }

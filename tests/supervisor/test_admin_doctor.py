@@ -66,6 +66,8 @@ def test_doctor_says_what_protects_a_static_program(ps, tmp_path):
     line = next(l for l in out.stdout.splitlines() if str(binary) in l)
     assert line.startswith("warn")
     assert "cannot reach" in line and "--port" in line
+    # The placeholder syntax is shown as the user types it (fmt's brace escaping once gave {NAME}).
+    assert "{{NAME}}" in line and "{NAME}" not in line.replace("{{NAME}}", ""), line
 
 
 def test_doctor_fails_for_a_missing_command(ps):
