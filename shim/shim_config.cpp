@@ -45,10 +45,7 @@ ShimConfig read_config() {
     // that is what happens to every daemon a job leaves behind.
   }
 
-  // A garbage PORTSAFE_LOG is reported once per job: by its leader (portsafe-run, or the first
-  // preloaded process), never again by each process that inherited PORTSAFE_JOB_ID.
-  if (std::string ignored = describe_ignored_log_level(std::getenv(env::kLog));
-      !ignored.empty() && std::getenv(env::kJobId) == nullptr) {
+  if (std::string ignored = describe_ignored_log_level(std::getenv(env::kLog)); !ignored.empty()) {
     config.warnings.push_back(std::move(ignored));
   }
 

@@ -18,7 +18,9 @@ struct ShimConfig {
   std::optional<ProcessIdentity> leader;   // PORTSAFE_JOB_ID, when valid and alive
   std::string job_name;                    // PORTSAFE_JOB
   std::optional<uint32_t> linger_ms;       // PORTSAFE_LINGER, when valid
-  std::vector<std::string> warnings;       // one line each, naming the fix
+  // One line each, naming the fix. Said by the job's leader only (configure): every process of a
+  // job inherits the same environment, so a per-process warning would repeat in each of them.
+  std::vector<std::string> warnings;
 };
 
 ShimConfig read_config();

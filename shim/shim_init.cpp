@@ -68,7 +68,15 @@ ProcessIdentity adopt_leader(const ShimConfig& config, const ProcessIdentity& me
 bool configure() {
   const ShimConfig config = read_config();
   g_log_level.store(static_cast<int>(config.log_level), std::memory_order_relaxed);
-  for (const std::string& line : config.warnings) warn(line);
+  // The job is settled first, even if the shim then stays passive: children must inherit it, so
+  // what the environment's warnings say is said once per job, by the process that leads it
+  // (portsafe-run checks its own environment and refuses bad values before COMMAND starts).
+  const ProcessIdentity me = read_own_identity();
+  const ProcessIdentity leader = adopt_leader(config, me);
+  const bool leads_job = !config.leader;
+  if (leads_job) {
+    for (const std::string& line : config.warnings) warn(line);
+  }
 
   const RuntimeRoot root = resolve_runtime_root();
   if (!root.ok) {
@@ -95,7 +103,7 @@ bool configure() {
   const PortRange table_range = g_state.table->range();
   g_state.job_range = table_range;
   if (config.range && !table_range.contains(*config.range)) {
-    if (first_time(Once::range_outside_table)) {
+    if (leads_job && first_time(Once::range_outside_table)) {
       warn(fmt::format("{}={} is not inside the table's range {}; picking from {}", env::kRange,
                        format_range(*config.range), format_range(table_range), format_range(table_range)));
     }
@@ -103,8 +111,6 @@ bool configure() {
     g_state.job_range = *config.range;
   }
 
-  const ProcessIdentity me = read_own_identity();
-  const ProcessIdentity leader = adopt_leader(config, me);
   std::strncpy(g_state.job_name, config.job_name.c_str(), kNameBytes - 1);
   g_state.claimant.process = me;
   g_state.claimant.job_id = pack_identity(leader);

@@ -123,6 +123,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     const RangeParse range = parse_port_range(range_text);
     if (!range.ok) return fail(fmt::format("--range {}: {}", range_text, range.error));
     options.range = range.range;
+    options.range_origin = "--range " + range_text;
   }
   if (app.count("--linger") > 0) {
     auto linger = parse_linger(linger_text);

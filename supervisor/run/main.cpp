@@ -12,6 +12,7 @@
 #include "portsafe/log.hpp"
 #include "portsafe/runtime_root.hpp"
 #include "run/child_environment.hpp"
+#include "run/environment_defaults.hpp"
 #include "run/command_line.hpp"
 #include "run/job_name.hpp"
 #include "run/job_recovery.hpp"
@@ -83,8 +84,12 @@ int hold_ports_again(const std::string& root, const std::string& job_name, const
   return session.client->fd();
 }
 
-int run(const RunOptions& options) {
+int run(RunOptions options) {
   configure_logging(options);
+  if (auto problem = apply_environment_defaults(options, [](const char* name) { return std::getenv(name); })) {
+    log_error("{}", *problem);
+    return kExitOwnFailure;
+  }
   for (const std::string& name : placeholder_names(options.command)) {
     bool known = false;
     for (const PortSpec& spec : options.ports) known = known || port_env_key(spec.name) == port_env_key(name);
@@ -132,8 +137,9 @@ int run(const RunOptions& options) {
   }
   JobSession& session = *opened.session;
   if (options.range && !session.opened.range.contains(*options.range)) {
-    log_error("--range {} is not inside the table's range {}; choose a range within it",
-              format_range(*options.range), format_range(session.opened.range));
+    log_error("{} is not inside the table's range {}; choose a range within it (a table keeps the range it was "
+              "created with; `portsafe gc --reset` recreates it once no job runs)",
+              options.range_origin, format_range(session.opened.range));
     return kExitOwnFailure;
   }
   log_info("job '{}' ({}{}), runtime root {}", job_name, format_identity(origin.leader),
@@ -201,5 +207,5 @@ int main(int argc, char** argv) {
   portsafe::set_log_identity("portsafe-run");
   auto parsed = portsafe::run::parse_command_line(argc, argv);
   if (parsed.exit_code) return *parsed.exit_code;
-  return portsafe::run::run(*parsed.options);
+  return portsafe::run::run(std::move(*parsed.options));
 }

@@ -23,6 +23,7 @@ struct RunOptions {
   std::vector<PortSpec> ports;  // --port and --listen in command-line order
   std::string job;              // empty: from the CI environment or the outer job
   std::optional<PortRange> range;
+  std::string range_origin;  // how the user gave it ("--range 1-2", "PORTSAFE_RANGE=1-2"), for messages
   std::optional<uint32_t> linger_seconds;
   bool print = false;
   bool quiet = false;

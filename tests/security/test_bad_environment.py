@@ -36,7 +36,7 @@ def test_range_refused_by_supervisor(ps, value):
     assert out.returncode == 1
 
 
-# Without a supervisor, portsafe-run meets PORTSAFE_RANGE through the one it starts.
+# Without a supervisor running (test_launcher_checks_environment_first.py: with one running).
 @pytest.mark.parametrize("value", ["garbage", "3000-2000"])
 def test_range_refused_by_launcher(ps, value):
     marker = ps.tmp / "ran"
@@ -57,14 +57,6 @@ def test_range_ignored_by_shim_with_one_warning(ps, value):
 def test_linger_ignored_by_shim_with_one_warning(ps, value):
     out = run_shim_host(ps, PORTSAFE_LINGER=value)
     assert_one_line(out, "shim", "PORTSAFE_LINGER", "seconds")
-
-
-@pytest.mark.parametrize("value", BAD_LINGERS)
-def test_linger_under_launcher_warns_once(ps, value):
-    out = ps.run([ps.program("portsafe-run"), "--", PYTHON, "-c", BINDS], env=dict(ps.env, PORTSAFE_LINGER=value),
-                 timeout=30)
-    assert out.returncode == 0, out.stderr
-    assert_one_line(out, "shim", "PORTSAFE_LINGER")
 
 
 @pytest.mark.parametrize("value", BAD_LOGS)

@@ -1,5 +1,7 @@
 // A bad PORTSAFE_RANGE or PORTSAFE_LINGER is ignored with one warning naming the fix; the shim
-// keeps working with the table's range and default linger.
+// keeps working with the table's range and default linger. The warning is the job leader's: a
+// process that inherits a live leader's PORTSAFE_JOB_ID (this test process leads the probes it
+// starts) says nothing, so a job says it once. "As leader" runs a probe with no job to join.
 #include "shim_fixture.hpp"
 
 namespace portsafe::shim_test {
@@ -16,15 +18,23 @@ uint16_t first_port(const ProbeResult& probe) {
 }
 
 TEST(EnvironmentChecks, InvalidRangeIsIgnoredWithOneWarning) {
-  const ProbeResult probe = run_probe({"bind0", "tcp", "1"}, {{"PORTSAFE_RANGE", "9-5"}});
+  const ProbeResult probe = run_probe({"bind0", "tcp", "1"}, {{"PORTSAFE_RANGE", "9-5"}, {"PORTSAFE_JOB_ID", nullptr}});
   ASSERT_EQ(probe.exit_code, 0) << probe.err;
   EXPECT_EQ(count(probe.err, "\n"), 1u) << probe.err;
   EXPECT_NE(probe.err.find("ignoring PORTSAFE_RANGE"), std::string::npos) << probe.err;
   EXPECT_TRUE(in_test_range(first_port(probe))) << probe.out;
 }
 
+TEST(EnvironmentChecks, AProcessOfALiveLeadersJobLeavesTheWarningToTheLeader) {
+  const ProbeResult probe = run_probe({"bind0", "tcp", "1"}, {{"PORTSAFE_RANGE", "9-5"}, {"PORTSAFE_LINGER", "soon"}});
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  EXPECT_EQ(probe.err, "");
+  EXPECT_TRUE(in_test_range(first_port(probe))) << probe.out;
+}
+
 TEST(EnvironmentChecks, RangeOutsideTheTableWarnsAndUsesTheTablesRange) {
-  const ProbeResult probe = run_probe({"bind0", "tcp", "1"}, {{"PORTSAFE_RANGE", "30000-30010"}});
+  const ProbeResult probe =
+      run_probe({"bind0", "tcp", "1"}, {{"PORTSAFE_RANGE", "30000-30010"}, {"PORTSAFE_JOB_ID", nullptr}});
   ASSERT_EQ(probe.exit_code, 0) << probe.err;
   EXPECT_EQ(count(probe.err, "\n"), 1u) << probe.err;
   EXPECT_NE(probe.err.find("is not inside the table's range"), std::string::npos) << probe.err;
