@@ -5,15 +5,19 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <random>
 #include <string>
 
 #include "portsafe/port_table.hpp"
 
 namespace portsafe::testing {
 
+// Unique on the host, not just in this process: /dev/shm is shared by every test, and each test
+// runs in a PID namespace of its own (tests/lib/in_netns.sh), where parallel tests have equal pids.
 inline std::string unique_table_name() {
   static std::atomic<int> counter{0};
-  return "portsafe-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  static const unsigned nonce = std::random_device{}();
+  return "portsafe-test-" + std::to_string(::getpid()) + "-" + std::to_string(nonce) + "-" + std::to_string(counter++);
 }
 
 inline TableSpec small_spec(PortRange range = {20000, 20015}) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <random>
 #include <string>
 
 #include "port_keeper.hpp"
@@ -42,7 +43,8 @@ inline ProcessIdentity dead_process() {
 class PortKeeperRehold : public ::testing::Test {
  protected:
   void SetUp() override {
-    name_ = "/portsafe-keeper-rehold-" + std::to_string(::getpid());
+    // Unique on the host: parallel tests, each in its own PID namespace, may have equal pids.
+    name_ = "/portsafe-keeper-rehold-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
     PortTable::remove(name_);
     TableSpec spec;
     spec.name = name_;

@@ -1,5 +1,6 @@
 """A client of another uid is dropped without a byte of reply; the supervisor keeps serving."""
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -28,7 +29,8 @@ print("reply-bytes", len(data))
 def stranger():
     if os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("setpriv"):
         pytest.skip("needs root, useradd and setpriv")
-    name = f"psx{os.getpid() % 100000}"
+    # Unique on the host: parallel tests run in PID namespaces of their own, with equal pids.
+    name = f"psx{secrets.token_hex(4)}"
     user = portsafe_testlib.ensure_system_user(name)
     try:
         yield user
