@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <cstdlib>
 
 #include "portsafe/environment.hpp"
@@ -118,8 +119,9 @@ RangeParse default_port_range(const PortRange& ephemeral) {
     return result;
   }
   const uint32_t high = ephemeral.low - 1u;
-  const uint32_t room = high - kLowestAllowedPort + 1;
-  const uint32_t size = room < kDefaultRangeSize ? room : kDefaultRangeSize;
+  const uint32_t above_floor = high >= kDefaultRangeFloor ? high - kDefaultRangeFloor + 1 : 0;
+  uint32_t size = std::min(above_floor, kMaxDefaultRangeSize);
+  if (size < kDefaultRangeSize) size = std::min(high - kLowestAllowedPort + 1, kDefaultRangeSize);
   result.ok = true;
   result.range = PortRange{static_cast<uint16_t>(high - size + 1), static_cast<uint16_t>(high)};
   return result;

@@ -20,8 +20,13 @@ struct PortRange {
   friend bool operator==(const PortRange&, const PortRange&) = default;
 };
 
-// The largest range portsafe uses by default, and the smallest it accepts.
+// The default range takes every port from kDefaultRangeFloor up to the ephemeral range (at most
+// kMaxDefaultRangeSize): a busy CI host runs hundreds of jobs with held ports and live servers.
+// Below the floor lie the ports services and tests hard-code (5432, 8080, 9200, ...); the range
+// goes below it only when less than kDefaultRangeSize ports are left above it.
 inline constexpr uint32_t kDefaultRangeSize = 12288;
+inline constexpr uint32_t kMaxDefaultRangeSize = 32768;
+inline constexpr uint16_t kDefaultRangeFloor = 10000;
 inline constexpr uint16_t kLowestAllowedPort = 1024;
 
 struct RangeParse {
@@ -41,7 +46,8 @@ PortRange read_ephemeral_range();
 std::vector<PortRange> read_reserved_ports();
 std::vector<PortRange> parse_port_list(std::string_view text);
 
-// The default range: up to kDefaultRangeSize ports right below the ephemeral range.
+// The default range: the ports right below the ephemeral range, down to kDefaultRangeFloor (see
+// above). Reserved ports (ip_local_reserved_ports) in it are excluded by the table.
 RangeParse default_port_range(const PortRange& ephemeral);
 
 // PORTSAFE_RANGE when set (and valid), else the default.

@@ -124,6 +124,13 @@ void print_table(const std::vector<Row>& rows, const PortTable& table) {
   out += fmt::format("{} port(s) claimed in {} (table {}); picks {}, fallbacks {}, full-range events {}, reaped {}\n",
                      rows.size(), format_range(table.range()), table.name(), c.picks, c.fallbacks,
                      c.full_range_events, c.reaped);
+  out += fmt::format("peak in use {} of {} ports; lingers given way {} (younger than {} ms: {})\n", c.peak_in_use,
+                     table.range().size(), c.lingers_given_way + c.young_lingers_given_way, kMinLingerAgeMs,
+                     c.young_lingers_given_way);
+  if (c.full_range_events > 0) {
+    out += fmt::format("range full {} time(s): job '{}' needed at least {} ports (widen PORTSAFE_RANGE)\n",
+                       c.full_range_events, c.ports_needed_job, c.ports_needed);
+  }
   std::fputs(out.c_str(), stdout);
 }
 

@@ -30,7 +30,18 @@ TEST(PortRange, DefaultLiesRightBelowTheEphemeralRange) {
   const auto range = default_port_range(PortRange{32768, 60999});
   ASSERT_TRUE(range.ok);
   EXPECT_EQ(range.range.high, 32767);
-  EXPECT_EQ(range.range.size(), kDefaultRangeSize);
+  // Every port down to the floor: a busy CI host needs more than a fixed 12,288.
+  EXPECT_EQ(range.range.low, kDefaultRangeFloor);
+}
+
+TEST(PortRange, DefaultIsSizedFromTheEphemeralRangeAndCapped) {
+  const auto high_ephemeral = default_port_range(PortRange{49152, 65535});
+  ASSERT_TRUE(high_ephemeral.ok);
+  EXPECT_EQ(high_ephemeral.range, (PortRange{49152 - kMaxDefaultRangeSize, 49151}));
+  // Little room above the floor: the range reaches below it, as large as the old default.
+  const auto low_ephemeral = default_port_range(PortRange{15000, 60999});
+  ASSERT_TRUE(low_ephemeral.ok);
+  EXPECT_EQ(low_ephemeral.range, (PortRange{15000 - kDefaultRangeSize, 14999}));
 }
 
 TEST(PortRange, DefaultShrinksWhenLittleRoomIsLeft) {
