@@ -413,12 +413,13 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
     // Each pick starts one further on: concurrent pickers start apart, and the port at the
     // cursor is the one the range's round last passed longest ago.
     const uint64_t start = cursor.fetch_add(1, std::memory_order_relaxed);
-    Candidate old_own, old_other, young;
-    int64_t young_began = 0;
+    Candidate old_own, old_other, young_own, young_other;
+    int64_t young_own_began = 0;
+    int64_t young_other_began = 0;
     uint32_t unavailable = 0;
     bool scanned_all = true;
     for (uint32_t step = 0; step < count; ++step) {
-      if (step >= kPickWindow && (old_own.found() || old_other.found() || young.found())) {
+      if (step >= kPickWindow && (old_own.found() || old_other.found() || young_own.found() || young_other.found())) {
         scanned_all = false;
         break;
       }
@@ -447,7 +448,10 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
       const bool own = who.job_id != 0 && s.job_id.load(std::memory_order_relaxed) == who.job_id;
       if (s.word.load(std::memory_order_acquire) != word) continue;  // changed while we read it
       if (now - began < kMinLingerAgeMs) {
-        // Only when nothing older is in sight: then the one whose number went out longest ago.
+        // Only when nothing older is in sight: then the one whose number went out longest ago,
+        // the job's own before another job's (whose number may be on its way to a server).
+        Candidate& young = own ? young_own : young_other;
+        int64_t& young_began = own ? young_own_began : young_other_began;
         if (!young.found() || began < young_began) {
           young = Candidate{index, word, step};
           young_began = began;
@@ -457,7 +461,10 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
       Candidate& slot_for = own ? old_own : old_other;
       if (!slot_for.found()) slot_for = Candidate{index, word, step};
     }
-    const Candidate chosen = old_own.found() ? old_own : old_other.found() ? old_other : young;
+    const Candidate chosen = old_own.found()     ? old_own
+                             : old_other.found() ? old_other
+                             : young_own.found() ? young_own
+                                                 : young_other;
     if (!chosen.found()) {
       if (!scanned_all) continue;
       result.unavailable = unavailable;
@@ -734,12 +741,6 @@ void PortTable::note_in_use(uint64_t ports) noexcept {
   uint64_t seen = header_->peak_in_use.load(std::memory_order_relaxed);
   while (seen < ports && !header_->peak_in_use.compare_exchange_weak(seen, ports, std::memory_order_relaxed)) {
   }
-}
-
-bool PortTable::take_full_reap_turn(int64_t now_ms, int64_t interval_ms) noexcept {
-  int64_t last = header_->last_full_reap_ms.load(std::memory_order_relaxed);
-  if (last != 0 && now_ms - last < interval_ms) return false;
-  return header_->last_full_reap_ms.compare_exchange_strong(last, now_ms, std::memory_order_relaxed);
 }
 
 uint64_t PortTable::claims_made() const noexcept { return header_->claims_made.load(std::memory_order_relaxed); }

@@ -53,7 +53,7 @@ int fall_back(int fd, const struct sockaddr* addr, socklen_t length, Protocol pr
     log_line(LogLevel::warn,
              "{} range {}-{} {}; letting the kernel choose this port (widen PORTSAFE_RANGE or run fewer jobs)",
              protocol_name(proto), g_state.job_range.low, g_state.job_range.high,
-             full ? "has a live socket or a hold on every port" : "is taken by programs running without portsafe");
+             full ? "is full (a live socket or a hold on every port)" : "is taken by programs running without portsafe");
   } else {
     log_line(LogLevel::info, "{} range full: letting the kernel choose", protocol_name(proto));
   }
@@ -62,46 +62,55 @@ int fall_back(int fd, const struct sockaddr* addr, socklen_t length, Protocol pr
 
 enum class Pick { bound, failed, full, outsiders };
 
-// How often (at most, across every process) a full range is swept for dead owners from the
-// bind path: the sweep reads /proc for each live slot, and the supervisor reaps deaths anyway.
-constexpr int64_t kFullReapIntervalMs = 250;
-
 // Claims a port, binds it, and tries the next one when an outsider already has it.
 Pick pick_and_bind(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, int& error,
                    uint32_t& unavailable) noexcept {
   PortTable& table = *g_state.table;
   const PortRange range = g_state.job_range;
   bool reaped = false;
-  for (int outsiders = 0; outsiders < kMaxOutsiderRetries;) {
+  // Ports an outsider turned us away from stay claimed until this pick ends, so the next pick
+  // moves on instead of being handed the same free-looking slot again; then they are let go.
+  SlotRef refused[kMaxOutsiderRetries];
+  int outsiders = 0;
+  const auto let_go_refused = [&] {
+    for (int i = 0; i < outsiders; ++i) table.drop(refused[i], g_state.claimant.process);
+  };
+  while (outsiders < kMaxOutsiderRetries) {
     const PickResult picked = table.pick(proto, range, g_state.claimant);
     const SlotRef& ref = picked.ref;
     if (!ref.valid()) {
-      // Every port is live or held: reclaim what dead processes left, then give up.
-      const int64_t now = monotonic_ms();
-      if (!reaped && table.take_full_reap_turn(now, kFullReapIntervalMs) && table.reap(now) > 0) {
+      // Every port is live or held: reclaim what dead processes left (the supervisor does so
+      // within milliseconds of a death, but it may not run), once, then give up.
+      if (!reaped && table.reap(monotonic_ms()) > 0) {
         reaped = true;
         continue;
       }
-      unavailable = picked.unavailable;
-      return Pick::full;
+      unavailable = picked.unavailable + static_cast<uint32_t>(outsiders);
+      let_go_refused();
+      return outsiders > 0 ? Pick::outsiders : Pick::full;
     }
     const uint16_t port = port_of(ref);
     sockaddr_storage chosen{};
     const socklen_t chosen_length = copy_with_port(addr, length, port, chosen);
     if (real().bind(fd, reinterpret_cast<const sockaddr*>(&chosen), chosen_length) == 0) {
       remember(fd, ref, port);
+      let_go_refused();
       g_state.fallbacks_in_a_row.store(0, std::memory_order_relaxed);
       log_line(LogLevel::info, "bind {} port 0 -> picked {}{}", protocol_name(proto), port,
                picked.gave_way ? " (an old linger gave way)" : "");
       return Pick::bound;
     }
     error = errno;
-    table.drop(ref, g_state.claimant.process);
-    if (error != EADDRINUSE) return Pick::failed;
-    // Someone outside portsafe has this port: the next pick goes on from the cursor.
+    if (error != EADDRINUSE) {
+      table.drop(ref, g_state.claimant.process);
+      let_go_refused();
+      return Pick::failed;
+    }
+    // Someone outside portsafe has this port: keep it claimed while we try the next.
     log_line(LogLevel::debug, "{} port {} is in use outside portsafe; trying the next", protocol_name(proto), port);
-    ++outsiders;
+    refused[outsiders++] = ref;
   }
+  let_go_refused();
   return Pick::outsiders;
 }
 

@@ -114,10 +114,12 @@ struct TableHeader {
   std::atomic<uint64_t> peak_in_use;                  // most ports of one protocol in use at once (sampled)
   std::atomic<uint64_t> ports_needed;                 // most ports a job needed when its picks fell back
   std::atomic<uint64_t> ports_needed_job[kNameBytes / 8];  // that job's name
-  std::atomic<int64_t> last_full_reap_ms;             // rate-limits reaping a full range from the bind path
 };
 inline constexpr size_t kHeaderBytes = 512;
 static_assert(sizeof(TableHeader) <= kHeaderBytes);
+// The black-box tests read the counters at these offsets (tests/shim/shimlib.py).
+static_assert(offsetof(TableHeader, picks) == 160 && offsetof(TableHeader, pick_cursor) == 192 &&
+              offsetof(TableHeader, lingers_given_way) == 208 && offsetof(TableHeader, ports_needed_job) == 248);
 
 // Who asks: the process binding (or the supervisor holding), and the job the claim belongs to.
 struct Claimant {
@@ -236,7 +238,7 @@ class PortTable {
   // ones picked least recently), the first free (or expired) port of `within`. When the
   // kPickWindow ports past the cursor are all lingers and live sockets, a linger gives way: the
   // first at least kMinLingerAgeMs old (the claimant's own job's before other jobs'), else the
-  // oldest younger one. Never a held port, never a bound one. Invalid ref only when every port of
+  // oldest younger one (again the job's own before other jobs'). Never a held port, never a bound one. Invalid ref only when every port of
   // `within` has a live socket, a hold or a reservation. Amortised O(1): a successful pick moves
   // the cursor past what it skipped, so live sockets are not scanned again by the next pick.
   PickResult pick(Protocol proto, PortRange within, const Claimant& who,
@@ -283,9 +285,6 @@ class PortTable {
   void note_ports_needed(uint64_t ports, const char* job_name) noexcept;
   // The supervisor's sample of how many slots of one protocol are in use: kept when the most yet.
   void note_in_use(uint64_t ports) noexcept;
-  // True at most once per interval_ms across every process (a shared timestamp): for work such
-  // as reaping a full range from the bind path, which must not run on every fallback.
-  bool take_full_reap_turn(int64_t now_ms, int64_t interval_ms) noexcept;
   // Counts every claim ever made (the supervisor looks for new owners when it changes).
   uint64_t claims_made() const noexcept;
   TableCounters counters() const noexcept;

@@ -74,6 +74,15 @@ TEST_F(TablePickTest, OnlyYoungLingersLeftTheOldestOfThemGivesWay) {
   EXPECT_EQ(table_->counters().young_lingers_given_way, 1u);
 }
 
+TEST_F(TablePickTest, AmongYoungLingersAnotherJobsNumberStaysLongest) {
+  // Another job's number handed on a moment ago outlives the picker's own younger lingers.
+  for (uint16_t p = kLow; p < kLow + 16; ++p) linger(p, p == kLow + 2 ? other_job() : me(), p == kLow + 2 ? 800 : 100);
+  const PickResult picked = table_->pick(Protocol::tcp, table_->range(), me());
+  ASSERT_TRUE(picked.ref.valid());
+  EXPECT_NE(port_of(picked.ref), kLow + 2);
+  EXPECT_EQ(table_->view(Protocol::tcp, kLow + 2)->state, SlotState::linger);
+}
+
 TEST_F(TablePickTest, HeldAndBoundPortsNeverGiveWay) {
   Claimant supervisor = me();
   supervisor.job_id = pack_identity(*read_process_identity(1));

@@ -51,9 +51,12 @@ class Table:
         self.low, self.high = struct.unpack_from("<HH", self.data, 24)
 
     def counters(self):
-        """picks, fallbacks, full_range_events, reaped (after the checksummed header)."""
+        """The header's counters (after the checksummed part; offsets asserted in port_table.hpp)."""
         picks, fallbacks, full, reaped = struct.unpack_from("<QQQQ", self.data, 160)
-        return {"picks": picks, "fallbacks": fallbacks, "full_range_events": full, "reaped": reaped}
+        given_way, young, claims, peak, needed = struct.unpack_from("<QQQQQ", self.data, 208)
+        return {"picks": picks, "fallbacks": fallbacks, "full_range_events": full, "reaped": reaped,
+                "lingers_given_way": given_way, "young_lingers_given_way": young, "claims_made": claims,
+                "peak_in_use": peak, "ports_needed": needed}
 
     def state(self, port, proto="tcp"):
         size = self.high - self.low + 1
