@@ -19,7 +19,6 @@ namespace portsafe::supervisor {
 
 class DeathWatch {
  public:
-  // add_fd(fd, tag) / remove_fd(fd): how the watch puts pidfds in and out of the event loop.
   explicit DeathWatch(PortTable& table);
 
   // Watches the owners of entries claimed since the last look (cheap when nothing changed).
@@ -31,9 +30,9 @@ class DeathWatch {
   };
   std::vector<Added> refresh(int64_t now_ms);
   // A watched process exited (its pidfd became readable): reap what it left. The pidfd is
-  // closed; the caller has removed it from the loop (closing does that too).
+  // closed, which takes it out of the loop's epoll set.
   size_t on_exit(uint64_t tag, int64_t now_ms);
-  // Tags of pidfds live owners no longer need, closed by refresh; for the caller's bookkeeping.
+  // pidfd tags carry this bit, so the loop tells them from its own descriptors and connections.
   static constexpr uint64_t kTagBit = uint64_t{1} << 63;
   static bool is_watch_tag(uint64_t tag) noexcept { return (tag & kTagBit) != 0; }
   size_t watched() const noexcept { return by_owner_.size(); }
