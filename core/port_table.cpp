@@ -277,7 +277,12 @@ TableOpen PortTable::open_or_create(const TableSpec& spec) {
     header->checksum = checksum_header(*header);
     auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(region.get_address()) + kHeaderBytes);
     for (uint32_t i = 0; i < slot_count; ++i) new (&slots[i]) Slot{};
-    for (const PortRange& reserved : spec.excluded) {
+    std::vector<PortRange> excluded = spec.excluded;
+    if (spec.exclude_ports_in_use) {
+      const std::vector<PortRange> in_use = read_ports_in_use(spec.range);
+      excluded.insert(excluded.end(), in_use.begin(), in_use.end());
+    }
+    for (const PortRange& reserved : excluded) {
       for (uint32_t port = std::max(reserved.low, spec.range.low); port <= std::min(reserved.high, spec.range.high);
            ++port) {
         for (int proto = 0; proto < kProtocolCount; ++proto) {
@@ -447,6 +452,12 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
       const int64_t began = s.deadline_ms.load(std::memory_order_relaxed) - s.linger_ms.load(std::memory_order_relaxed);
       const bool own = who.job_id != 0 && s.job_id.load(std::memory_order_relaxed) == who.job_id;
       if (s.word.load(std::memory_order_acquire) != word) continue;  // changed while we read it
+      if (now - began < kLingerFloorMs) {
+        // Closed this very moment (or after this pick began: a scan that lagged behind another
+        // picker's): its number is on its way to its re-bind. It counts as taken.
+        ++unavailable;
+        continue;
+      }
       if (now - began < kMinLingerAgeMs) {
         // Only when nothing older is in sight: then the one whose number went out longest ago,
         // the job's own before another job's (whose number may be on its way to a server).

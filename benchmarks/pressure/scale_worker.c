@@ -2,12 +2,13 @@
  * the same time), binds and listens on each held port named in PORTSAFE_PORT_P0..P7 (the shim
  * sets SO_REUSEADDR for the job's own held ports), then makes PICKS picks: bind 0 / read the
  * number / close / bind that number again without SO_REUSEADDR / listen / close. Prints
- * "collisions N held_failures N picks N outside N" (outside: picks not in LOW-HIGH).
- *   scale_worker GO PICKS LOW HIGH */
+ * "collisions N held_failures N picks N low P high P" (the lowest and highest port picked).
+ *   scale_worker GO PICKS */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,11 +44,11 @@ static unsigned short pick(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) return 2;
+  if (argc != 3) return 2;
   const long picks = atol(argv[2]);
-  const long low = atol(argv[3]), high = atol(argv[4]);
+  long low = 65536, high = 0;
   while (access(argv[1], F_OK) != 0) usleep(2000);
-  long held_failures = 0, collisions = 0, outside = 0;
+  long held_failures = 0, collisions = 0;
   for (int i = 0; i < 8; ++i) {
     char name[32];
     snprintf(name, sizeof name, "PORTSAFE_PORT_P%d", i);
@@ -57,10 +58,16 @@ int main(int argc, char** argv) {
   }
   for (long i = 0; i < picks; ++i) {
     const unsigned short port = pick();
-    if (port < low || port > high) ++outside;
+    if (port < low) low = port;
+    if (port > high) high = port;
     const int fd = port ? bind_listen(port) : -1;
-    if (fd < 0) ++collisions; else close(fd);
+    if (fd < 0) {
+      ++collisions;
+      fprintf(stderr, "scale_worker: %s port %u: %s\n", port ? "re-bind of" : "pick", port, strerror(errno));
+    } else {
+      close(fd);
+    }
   }
-  printf("collisions %ld held_failures %ld picks %ld outside %ld\n", collisions, held_failures, picks, outside);
+  printf("collisions %ld held_failures %ld picks %ld low %ld high %ld\n", collisions, held_failures, picks, low, high);
   return 0;
 }

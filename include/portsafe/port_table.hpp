@@ -60,6 +60,9 @@ inline constexpr uint32_t kDefaultLingerMs = 60'000;
 // A linger this young never gives way to another pick while an older one, or a free port, is
 // left: a number handed on a moment ago is about to be bound by its real user.
 inline constexpr int64_t kMinLingerAgeMs = 1'000;
+// Not even then does a linger this young give way: bind 0 / close / bind the number again is
+// one breath, and a pick whose scan began before the linger did must not take it.
+inline constexpr int64_t kLingerFloorMs = 10;
 // How many ports past the shared cursor a pick looks at before a linger gives way.
 inline constexpr uint32_t kPickWindow = 64;
 
@@ -186,7 +189,7 @@ struct TableCounters {
 struct PickResult {
   SlotRef ref;
   bool gave_way = false;     // the claim took over a linger
-  uint32_t unavailable = 0;  // set when ref is invalid: ports taken for good
+  uint32_t unavailable = 0;  // set when ref is invalid: ports taken (live, held, reserved, just closed)
 };
 
 class PortTable;
@@ -201,6 +204,9 @@ struct TableSpec {
   PortRange range;
   std::string socket_path;
   std::vector<PortRange> excluded;  // never handed out (ip_local_reserved_ports)
+  // Also exclude the ports services listen on when the table is made (read_ports_in_use): read
+  // only when the table is created, never by the many programs that merely open it.
+  bool exclude_ports_in_use = false;
   uint32_t default_linger_ms = kDefaultLingerMs;
 };
 
@@ -238,9 +244,11 @@ class PortTable {
   // ones picked least recently), the first free (or expired) port of `within`. When the
   // kPickWindow ports past the cursor are all lingers and live sockets, a linger gives way: the
   // first at least kMinLingerAgeMs old (the claimant's own job's before other jobs'), else the
-  // oldest younger one (again the job's own before other jobs'). Never a held port, never a bound one. Invalid ref only when every port of
-  // `within` has a live socket, a hold or a reservation. Amortised O(1): a successful pick moves
-  // the cursor past what it skipped, so live sockets are not scanned again by the next pick.
+  // oldest younger one (again the job's own first), never one under kLingerFloorMs. Never a held
+  // port, never a bound one. Invalid ref only when every port of `within` has a live socket, a
+  // hold, a reservation or a linger under the floor (PickResult::unavailable counts them).
+  // Amortised O(1): a successful pick moves the cursor past what it skipped, so live sockets are
+  // not scanned again by the next pick.
   PickResult pick(Protocol proto, PortRange within, const Claimant& who,
                   SlotState target = SlotState::bound) noexcept;
   // Claims a given port; reclaims it first if its owner is dead or its linger expired; takes over

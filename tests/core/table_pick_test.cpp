@@ -83,6 +83,14 @@ TEST_F(TablePickTest, AmongYoungLingersAnotherJobsNumberStaysLongest) {
   EXPECT_EQ(table_->view(Protocol::tcp, kLow + 2)->state, SlotState::linger);
 }
 
+TEST_F(TablePickTest, ALingerClosedThisVeryMomentNeverGivesWay) {
+  // bind 0 / close / bind the number again: between the close and the re-bind nothing may take it.
+  for (uint16_t p = kLow; p < kLow + 16; ++p) linger(p, other_job(), 0);
+  const PickResult picked = table_->pick(Protocol::tcp, table_->range(), me());
+  EXPECT_FALSE(picked.ref.valid());
+  EXPECT_EQ(picked.unavailable, 16u);
+}
+
 TEST_F(TablePickTest, HeldAndBoundPortsNeverGiveWay) {
   Claimant supervisor = me();
   supervisor.job_id = pack_identity(*read_process_identity(1));
