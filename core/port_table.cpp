@@ -415,6 +415,7 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
   std::atomic<uint64_t>& cursor = header_->pick_cursor[static_cast<int>(proto)];
   for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
     const int64_t now = monotonic_ms();
+    const auto first_fresh = static_cast<uint32_t>(header_->lingers_made.load(std::memory_order_acquire));
     // Each pick starts one further on: concurrent pickers start apart, and the port at the
     // cursor is the one the range's round last passed longest ago.
     const uint64_t start = cursor.fetch_add(1, std::memory_order_relaxed);
@@ -422,6 +423,7 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
     int64_t young_own_began = 0;
     int64_t young_other_began = 0;
     uint32_t unavailable = 0;
+    uint32_t fresh_own = 0;
     bool scanned_all = true;
     for (uint32_t step = 0; step < count; ++step) {
       if (step >= kPickWindow && (old_own.found() || old_other.found() || young_own.found() || young_other.found())) {
@@ -452,10 +454,11 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
       const int64_t began = s.deadline_ms.load(std::memory_order_relaxed) - s.linger_ms.load(std::memory_order_relaxed);
       const bool own = who.job_id != 0 && s.job_id.load(std::memory_order_relaxed) == who.job_id;
       if (s.word.load(std::memory_order_acquire) != word) continue;  // changed while we read it
-      if (now - began < kLingerFloorMs) {
-        // Closed this very moment (or after this pick began: a scan that lagged behind another
-        // picker's): its number is on its way to its re-bind. It counts as taken.
+      if (static_cast<int32_t>(s.linger_seq.load(std::memory_order_relaxed) - first_fresh) >= 0) {
+        // Closed after this pick began (a scan that lagged behind another picker's): its number
+        // is on its way to its re-bind. It counts as taken.
         ++unavailable;
+        if (own) ++fresh_own;
         continue;
       }
       if (now - began < kMinLingerAgeMs) {
@@ -476,11 +479,16 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
                              : old_other.found() ? old_other
                              : young_own.found() ? young_own
                                                  : young_other;
+    // A pick preempted between its start and its scan finds the job's own lingers all begun
+    // after it (the job went on churning): that view is stale, and it must not make another
+    // job's young number, or a fallback, look like the only choice. Look again from now.
+    const bool stale = fresh_own > 0 && attempt + 1 < kBusyRetries;
     if (!chosen.found()) {
-      if (!scanned_all) continue;
+      if (!scanned_all || stale) continue;
       result.unavailable = unavailable;
       return result;
     }
+    if (stale && !old_own.found() && !old_other.found() && !young_own.found()) continue;  // young_other
     if (claim_slot(chosen.index, chosen.word, who, target, result.ref)) {
       advance_cursor(cursor, start + chosen.step + 1);
       header_->picks.fetch_add(1, std::memory_order_relaxed);
@@ -567,8 +575,13 @@ bool PortTable::release(const SlotRef& ref, const ProcessIdentity& me, int64_t n
   if (used || job == 0) return drop(ref, me);
   if (!take_busy(ref.index, ref.word, me)) return false;
   s.deadline_ms.store(now_ms + s.linger_ms.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  s.linger_seq.store(next_linger_seq(), std::memory_order_relaxed);
   publish(ref.index, s.word.load(std::memory_order_relaxed), SlotState::linger, unpack_identity(job));
   return true;
+}
+
+uint32_t PortTable::next_linger_seq() noexcept {
+  return static_cast<uint32_t>(header_->lingers_made.fetch_add(1, std::memory_order_relaxed));
 }
 
 bool PortTable::drop(const SlotRef& ref, const ProcessIdentity& me) noexcept {
@@ -682,6 +695,7 @@ bool PortTable::reap_slot(uint32_t index, int64_t now_ms) noexcept {
   if (!take_busy(index, word, me)) return false;
   if (next == SlotState::linger) {
     s.deadline_ms.store(now_ms + s.linger_ms.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    s.linger_seq.store(next_linger_seq(), std::memory_order_relaxed);
   } else {
     header_->reaped.fetch_add(1, std::memory_order_relaxed);
   }

@@ -60,9 +60,6 @@ inline constexpr uint32_t kDefaultLingerMs = 60'000;
 // A linger this young never gives way to another pick while an older one, or a free port, is
 // left: a number handed on a moment ago is about to be bound by its real user.
 inline constexpr int64_t kMinLingerAgeMs = 1'000;
-// Not even then does a linger this young give way: bind 0 / close / bind the number again is
-// one breath, and a pick whose scan began before the linger did must not take it.
-inline constexpr int64_t kLingerFloorMs = 10;
 // How many ports past the shared cursor a pick looks at before a linger gives way.
 inline constexpr uint32_t kPickWindow = 64;
 
@@ -80,7 +77,9 @@ struct alignas(128) Slot {
   std::atomic<uint32_t> pid;  // the process that bound it last (for "who holds this port?")
   std::atomic<uint64_t> job_id;
   std::atomic<uint32_t> linger_ms;
-  std::atomic<uint32_t> unused;
+  // When the current linger began, in the table's order of lingers (TableHeader::lingers_made):
+  // a pick never takes a linger that began after the pick did (it was once an unused field).
+  std::atomic<uint32_t> linger_seq;
   std::atomic<int64_t> deadline_ms;  // linger ends (CLOCK_MONOTONIC ms)
   std::atomic<int64_t> since_ms;     // when the current claim began
   std::atomic<uint64_t> job_name[kNameBytes / 8];
@@ -117,6 +116,7 @@ struct TableHeader {
   std::atomic<uint64_t> peak_in_use;                  // most ports of one protocol in use at once (sampled)
   std::atomic<uint64_t> ports_needed;                 // most ports a job needed when its picks fell back
   std::atomic<uint64_t> ports_needed_job[kNameBytes / 8];  // that job's name
+  std::atomic<uint64_t> lingers_made;                 // every linger begun (Slot::linger_seq)
 };
 inline constexpr size_t kHeaderBytes = 512;
 static_assert(sizeof(TableHeader) <= kHeaderBytes);
@@ -244,9 +244,10 @@ class PortTable {
   // ones picked least recently), the first free (or expired) port of `within`. When the
   // kPickWindow ports past the cursor are all lingers and live sockets, a linger gives way: the
   // first at least kMinLingerAgeMs old (the claimant's own job's before other jobs'), else the
-  // oldest younger one (again the job's own first), never one under kLingerFloorMs. Never a held
-  // port, never a bound one. Invalid ref only when every port of `within` has a live socket, a
-  // hold, a reservation or a linger under the floor (PickResult::unavailable counts them).
+  // oldest younger one (again the job's own first), never one that began after this pick did (a
+  // scan that lagged behind another picker's must not take a number between its close and its
+  // re-bind). Never a held port, never a bound one. Invalid ref only when every port of `within`
+  // has a live socket, a hold, a reservation or such a fresh linger (PickResult::unavailable).
   // Amortised O(1): a successful pick moves the cursor past what it skipped, so live sockets are
   // not scanned again by the next pick.
   PickResult pick(Protocol proto, PortRange within, const Claimant& who,
@@ -307,6 +308,7 @@ class PortTable {
   // The same with the owner required exactly (open_owned_by) when `owner` is given.
   static TableOpen open_segment(const std::string& name, bool own, std::optional<uid_t> owner);
   Slot& slot(uint32_t index) const noexcept;
+  uint32_t next_linger_seq() noexcept;
   SlotView view_slot(uint32_t index) const noexcept;
   bool take_busy(uint32_t index, uint64_t expected, const ProcessIdentity& me) noexcept;
   uint64_t publish(uint32_t index, uint64_t busy_word, SlotState state, const ProcessIdentity& owner) noexcept;

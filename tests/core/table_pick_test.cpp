@@ -1,6 +1,10 @@
 // Port-0 picks under pressure (issue 13): round robin through the range, and a range full of
 // lingers gives its oldest ones to new picks instead of falling back to the kernel; never a held
 // port, never a bound one; a linger younger than kMinLingerAgeMs only when nothing older is left.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <set>
 
 #include "table_fixture.hpp"
@@ -83,12 +87,28 @@ TEST_F(TablePickTest, AmongYoungLingersAnotherJobsNumberStaysLongest) {
   EXPECT_EQ(table_->view(Protocol::tcp, kLow + 2)->state, SlotState::linger);
 }
 
-TEST_F(TablePickTest, ALingerClosedThisVeryMomentNeverGivesWay) {
-  // bind 0 / close / bind the number again: between the close and the re-bind nothing may take it.
-  for (uint16_t p = kLow; p < kLow + 16; ++p) linger(p, other_job(), 0);
+TEST_F(TablePickTest, ALingerThatBeganAfterThePickBeganNeverGivesWay) {
+  // A scan lagging behind another picker's meets lingers that began after the scan did. Made
+  // here by writing, through a second mapping of the segment, a later place in the table's order
+  // of lingers (TableHeader::lingers_made) into every slot.
+  for (uint16_t p = kLow; p < kLow + 16; ++p) linger(p, other_job(), 5'000);
+  const int fd = ::open(PortTable::shm_path(spec_.name).c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  const size_t size = kHeaderBytes + table_->slot_count() * sizeof(Slot);
+  void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(mapped, MAP_FAILED);
+  auto* header = static_cast<TableHeader*>(mapped);
+  auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(mapped) + kHeaderBytes);
+  const auto later = static_cast<uint32_t>(header->lingers_made.load() + 3);
+  for (uint32_t i = 0; i < 16; ++i) slots[i].linger_seq.store(later);
   const PickResult picked = table_->pick(Protocol::tcp, table_->range(), me());
   EXPECT_FALSE(picked.ref.valid());
   EXPECT_EQ(picked.unavailable, 16u);
+  // Once they are older than the pick, the oldest gives way as usual.
+  header->lingers_made.store(later + 1);
+  EXPECT_TRUE(table_->pick(Protocol::tcp, table_->range(), me()).ref.valid());
+  ::munmap(mapped, size);
 }
 
 TEST_F(TablePickTest, HeldAndBoundPortsNeverGiveWay) {
