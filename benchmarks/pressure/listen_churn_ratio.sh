@@ -2,7 +2,7 @@
 # Issue 13's listen-only churn, bare vs. under portsafe-run with the default range, side by side:
 # ROUNDS alternating runs of listen_churn CYCLES, each ratio from the same round.
 #   benchmarks/pressure/listen_churn_ratio.sh BIN_DIR [CYCLES] [ROUNDS]
-# BIN_DIR holds listen_churn and the installed programs (portsafe-run, portsafe, portsafed).
+# BIN_DIR: a build tree's bin (listen_churn beside portsafe-run, portsafe, portsafed; the shim in ../lib).
 set -euo pipefail
 bin=$(cd "$1" && pwd); cycles=${2:-100000}; rounds=${3:-3}
 root=$(mktemp -d /tmp/portsafe-churn-XXXXXX)

@@ -6,7 +6,7 @@ or binds of held ports), fallbacks, picks outside the range, the wall time, and 
 CPU time and memory (peak RSS) over the run.
 
   benchmarks/pressure/scale_run.py BIN_DIR [--jobs 256] [--picks 100]
-BIN_DIR holds scale_worker and the installed programs (portsafe-run, portsafe, portsafed).
+BIN_DIR: a build tree's bin (scale_worker beside portsafe-run, portsafe, portsafed).
 """
 import argparse
 import os
@@ -43,7 +43,7 @@ def memory_kib(pid, field):
 
 
 def table_counters(root, bin_dir):
-    """Header counters of the root's table (offsets asserted in include/portsafe/port_table.hpp)."""
+    """The counter lines `portsafe status` prints for the root's table."""
     out = subprocess.run([os.path.join(bin_dir, "portsafe"), "status"], env=os.environ, capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-2:]
 
@@ -97,7 +97,8 @@ def main():
             collisions += int(f[1]); held_failures += int(f[3]); picks += int(f[5])
             low = min(low, int(f[7])); high = max(high, int(f[9]))
         ended = time.monotonic()
-        cpu_run = cpu_seconds(pid) - cpu_before
+        cpu_total = cpu_seconds(pid)
+        cpu_run = cpu_total - cpu_before
         peak_rss, rss = memory_kib(pid, "VmHWM"), memory_kib(pid, "VmRSS")
         status = table_counters(root, bin_dir)
         print(f"scale run: {args.jobs} jobs at once, {PORTS} held ports each, {args.picks} picks each, default range")
@@ -107,8 +108,8 @@ def main():
         print(f"  picks                                {picks}, ports {low}-{high}")
         print(f"  launch until every port was held     {all_held - began:.2f} s")
         print(f"  picks phase (go until every job ended) {ended - all_held:.2f} s")
-        print(f"  portsafed CPU during the picks phase {cpu_run:.2f} s; peak RSS {peak_rss / 1024:.1f} MiB "
-              f"(now {rss / 1024:.1f} MiB)")
+        print(f"  portsafed CPU                        {cpu_total:.2f} s in all ({cpu_run:.2f} s in the picks phase)")
+        print(f"  portsafed memory                     peak RSS {peak_rss / 1024:.1f} MiB (at the end {rss / 1024:.1f} MiB)")
         for line in status:
             print(f"  {line}")
         ok = collisions + held_failures == 0 and len(held) == args.jobs * PORTS
