@@ -86,7 +86,7 @@ void BM_ClaimReleaseContended(benchmark::State& state) {
 }
 BENCHMARK(BM_ClaimReleaseContended)->UseRealTime();
 
-// Port-0 picks (PortTable::pick, what the shim calls) in a default-sized range (10000-32767,
+// Port-0 picks (PortTable::pick, what the shim calls) in a range of default size (10000-32767,
 // 22,768 ports) filled to arg percent. Partly full: the other ports are bound by another live
 // job, scattered over the range; each pick is used and closed, so the fill stays put. Full (arg
 // 100): every port lingers (the listen-only churn of issue 13): each pick takes a linger over and
