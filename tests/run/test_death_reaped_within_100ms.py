@@ -12,7 +12,6 @@ import statistics
 import time
 
 import portsafe_testlib as tl
-import shimlib
 from run_helpers import PYTHON, kill_group, start
 
 RANGE = (30000, 30063)
@@ -52,7 +51,7 @@ def test_a_sigkilled_servers_used_port_is_free_within_100_ms(ps):
         try:
             socket.create_connection(("127.0.0.1", port)).close()
             assert job.stdout.readline().strip() == "served"
-            table = shimlib.Table(ps.runtime_dir)
+            table = tl.Table(ps.runtime_dir)
             assert table.state(port) == "bound"
             time.sleep(0.1)  # the supervisor has seen the claim by now (it looks every 20 ms)
             times.append(time_until_free(table, port, lambda: os.kill(pid, signal.SIGKILL)))
@@ -67,7 +66,7 @@ def test_a_sigkilled_jobs_lingering_pick_is_free_within_100_ms(ps):
     for _ in range(TRIALS):
         job, _, port = launch(ps, "linger")
         try:
-            table = shimlib.Table(ps.runtime_dir)
+            table = tl.Table(ps.runtime_dir)
             assert table.state(port) == "linger"
             time.sleep(0.1)
             times.append(time_until_free(table, port, lambda: os.killpg(job.pid, signal.SIGKILL)))

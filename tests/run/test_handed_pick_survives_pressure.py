@@ -6,10 +6,7 @@ churning job's own lingers give way before another job's young one."""
 import json
 import os
 
-import pytest
-
 import portsafe_testlib as tl
-import shimlib
 from run_helpers import PYTHON, kill_group, run_prog, start
 
 RANGE = (30000, 30063)
@@ -25,7 +22,7 @@ def test_a_number_handed_on_for_500_ms_keeps_its_port_while_another_job_churns(p
     try:
         # The pressure is on once the range has been wrapped: every port lingers or is bound.
         assert tl.wait_for(lambda: os.path.exists(tl.table_shm_path(ps.runtime_dir)), timeout=30)
-        table = shimlib.Table(ps.runtime_dir)
+        table = tl.Table(ps.runtime_dir)
         assert tl.wait_for(lambda: table.counters()["picks"] > 4 * (RANGE[1] - RANGE[0] + 1), timeout=60), \
             f"the pressure job never got going: {table.counters()}"
         before = table.counters()
@@ -44,4 +41,4 @@ def test_a_number_handed_on_for_500_ms_keeps_its_port_while_another_job_churns(p
     # Real pressure: the range was wrapped many times while each number waited for its server.
     assert picks_during > PROBES * 4 * (RANGE[1] - RANGE[0] + 1)
     assert result["failures"] == [], result
-    assert all(shimlib.in_range(p, RANGE) for p in result["ports"]), "a probe pick came from the kernel"
+    assert all(tl.in_range(p, RANGE) for p in result["ports"]), "a probe pick came from the kernel"

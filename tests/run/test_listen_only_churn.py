@@ -9,7 +9,6 @@ import json
 import pytest
 
 import portsafe_testlib as tl
-import shimlib
 from run_helpers import PYTHON, run_prog, set_ephemeral_range
 
 WORKERS, ROUNDS = 32, 100
@@ -39,12 +38,12 @@ def run_workload(ps):
 def test_listen_only_churn_never_fails_under_portsafe_run(ps, small_ephemeral_range):
     ps.set_range(*RANGE)
     wrapped = run_workload(ps)
-    counters = shimlib.Table(ps.runtime_dir).counters()
+    counters = tl.Table(ps.runtime_dir).counters()
     print(f"under portsafe-run: {wrapped['failures']} of {WORKERS * ROUNDS} rounds failed {wrapped['errors']}; "
           f"counters {counters}")
     assert wrapped["failures"] == 0, wrapped["errors"]
     assert len(wrapped["ports"]) == WORKERS * ROUNDS
-    assert all(shimlib.in_range(p, RANGE) for p in wrapped["ports"]), "a pick came from the kernel"
+    assert all(tl.in_range(p, RANGE) for p in wrapped["ports"]), "a pick came from the kernel"
     assert counters["fallbacks"] == 0 and counters["full_range_events"] == 0, counters
     # The range really was full of lingers: picks took lingers over.
     assert counters["lingers_given_way"] + counters["young_lingers_given_way"] > 0, counters
