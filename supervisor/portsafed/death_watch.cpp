@@ -15,7 +15,7 @@ int open_pidfd(pid_t pid) noexcept { return static_cast<int>(::syscall(SYS_pidfd
 
 }  // namespace
 
-DeathWatch::DeathWatch(PortTable& table) : table_(table) {}
+DeathWatch::DeathWatch(PortTable& table) : table_(table), self_(read_own_identity()) {}
 
 std::vector<DeathWatch::Added> DeathWatch::refresh(int64_t now_ms) {
   std::vector<Added> added;
@@ -40,11 +40,10 @@ std::vector<DeathWatch::Added> DeathWatch::refresh(int64_t now_ms) {
     }
   }
   std::vector<uint64_t> dead;
-  const ProcessIdentity me = read_own_identity();
   for (const uint64_t packed : owners) {
     if (by_owner_.count(packed) != 0 || !supported_) continue;
     const ProcessIdentity owner = unpack_identity(packed);
-    if (owner.pid == me.pid) continue;  // our own holds end with us
+    if (owner.pid == self_.pid) continue;  // our own holds end with us
     UniqueFd fd(open_pidfd(static_cast<pid_t>(owner.pid)));
     if (!fd) {
       if (errno == ESRCH) {

@@ -44,6 +44,7 @@ class DeathWatch {
     uint64_t owner;  // packed identity
   };
   PortTable& table_;
+  ProcessIdentity self_;
   std::unordered_map<uint64_t, Watch> by_tag_;     // tag -> watch
   std::unordered_map<uint64_t, uint64_t> by_owner_;  // packed identity -> tag
   uint64_t next_tag_ = 1;
