@@ -45,7 +45,7 @@ def memory_kib(pid, field):
 def table_counters(root, bin_dir):
     """The counter lines `portsafe status` prints for the root's table."""
     out = subprocess.run([os.path.join(bin_dir, "portsafe"), "status"], env=os.environ, capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-2:]
+    return out.stdout.strip().splitlines()[-1:]
 
 
 def main():

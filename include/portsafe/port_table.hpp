@@ -61,7 +61,7 @@ inline constexpr uint32_t kDefaultLingerMs = 60'000;
 // left: a number handed on a moment ago is about to be bound by its real user.
 inline constexpr int64_t kMinLingerAgeMs = 1'000;
 // How many ports past the shared cursor a pick looks at before a linger gives way.
-inline constexpr uint32_t kPickWindow = 64;
+inline constexpr uint32_t kPickWindow = 16;
 
 // The owner word: state (3 bits) | generation (8 bits) | packed identity (53 bits).
 namespace slot_word {
