@@ -97,7 +97,7 @@ Pick pick_and_bind(int fd, const struct sockaddr* addr, socklen_t length, Protoc
       let_go_refused();
       g_state.fallbacks_in_a_row.store(0, std::memory_order_relaxed);
       log_line(LogLevel::info, "bind {} port 0 -> picked {}{}", protocol_name(proto), port,
-               picked.gave_way ? " (an old linger gave way)" : "");
+               picked.gave_way ? " (a linger gave way)" : "");
       return Pick::bound;
     }
     error = errno;
