@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <cstdlib>
 
 #include "portsafe/environment.hpp"
@@ -108,6 +109,49 @@ std::vector<PortRange> read_reserved_ports() {
   return parse_port_list(read_small_file("/proc/sys/net/ipv4/ip_local_reserved_ports"));
 }
 
+std::vector<uint16_t> parse_proc_net_ports(std::string_view text, std::string_view states) {
+  // "  sl  local_address rem_address   st ...": local_address is ADDR:PORT in hex, st in hex.
+  std::vector<uint16_t> ports;
+  for (size_t begin = text.find('\n'); begin != std::string_view::npos && begin + 1 < text.size();) {
+    const size_t end = text.find('\n', begin + 1);
+    const std::string_view line = text.substr(begin + 1, end == std::string_view::npos ? end : end - begin - 1);
+    begin = end;
+    std::string_view fields[4];
+    size_t at = 0;
+    for (std::string_view& field : fields) {
+      at = line.find_first_not_of(' ', at);
+      if (at == std::string_view::npos) break;
+      const size_t stop = line.find(' ', at);
+      field = line.substr(at, stop == std::string_view::npos ? line.size() - at : stop - at);
+      at = stop;
+    }
+    const size_t colon = fields[1].rfind(':');
+    if (colon == std::string_view::npos || fields[3].size() != 2 || states.find(fields[3]) == std::string_view::npos) {
+      continue;
+    }
+    uint32_t port = 0;
+    const std::string_view hex = fields[1].substr(colon + 1);
+    const auto [end_ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), port, 16);
+    if (ec == std::errc() && end_ptr == hex.data() + hex.size() && port > 0 && port <= 65535) {
+      ports.push_back(static_cast<uint16_t>(port));
+    }
+  }
+  return ports;
+}
+
+std::vector<PortRange> read_ports_in_use(const PortRange& within) {
+  std::vector<PortRange> in_use;
+  // TCP: LISTEN (0A); UDP: every bound socket (07, unconnected; 01, connected).
+  const std::pair<const char*, std::string_view> tables[] = {
+      {"/proc/net/tcp", "0A"}, {"/proc/net/tcp6", "0A"}, {"/proc/net/udp", "07 01"}, {"/proc/net/udp6", "07 01"}};
+  for (const auto& [path, states] : tables) {
+    for (const uint16_t port : parse_proc_net_ports(read_small_file(path), states)) {
+      if (within.contains(port)) in_use.push_back(PortRange{port, port});
+    }
+  }
+  return in_use;
+}
+
 RangeParse default_port_range(const PortRange& ephemeral) {
   RangeParse result;
   if (ephemeral.low <= kLowestAllowedPort + 256) {
@@ -118,8 +162,9 @@ RangeParse default_port_range(const PortRange& ephemeral) {
     return result;
   }
   const uint32_t high = ephemeral.low - 1u;
-  const uint32_t room = high - kLowestAllowedPort + 1;
-  const uint32_t size = room < kDefaultRangeSize ? room : kDefaultRangeSize;
+  const uint32_t above_floor = high >= kDefaultRangeFloor ? high - kDefaultRangeFloor + 1 : 0;
+  uint32_t size = std::min(above_floor, kMaxDefaultRangeSize);
+  if (size < kDefaultRangeSize) size = std::min(high - kLowestAllowedPort + 1, kDefaultRangeSize);
   result.ok = true;
   result.range = PortRange{static_cast<uint16_t>(high - size + 1), static_cast<uint16_t>(high)};
   return result;

@@ -278,7 +278,12 @@ TableOpen PortTable::open_or_create(const TableSpec& spec) {
     header->checksum = checksum_header(*header);
     auto* slots = reinterpret_cast<Slot*>(static_cast<char*>(region.get_address()) + kHeaderBytes);
     for (uint32_t i = 0; i < slot_count; ++i) new (&slots[i]) Slot{};
-    for (const PortRange& reserved : spec.excluded) {
+    std::vector<PortRange> excluded = spec.excluded;
+    if (spec.exclude_ports_in_use) {
+      const std::vector<PortRange> in_use = read_ports_in_use(spec.range);
+      excluded.insert(excluded.end(), in_use.begin(), in_use.end());
+    }
+    for (const PortRange& reserved : excluded) {
       for (uint32_t port = std::max(reserved.low, spec.range.low); port <= std::min(reserved.high, spec.range.high);
            ++port) {
         for (int proto = 0; proto < kProtocolCount; ++proto) {
@@ -353,6 +358,7 @@ bool PortTable::claim_slot(uint32_t index, uint64_t expected, const Claimant& wh
   store_name(s.label, who.label);
   const uint64_t busy = slot(index).word.load(std::memory_order_relaxed);
   out = SlotRef{index, publish(index, busy, target, who.process)};
+  header_->claims_made.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -381,6 +387,120 @@ SlotRef PortTable::claim_any(Protocol proto, PortRange within, uint32_t start_of
     }
   }
   return {};
+}
+
+namespace {
+
+// A linger a pick may take over, as the pick saw it (the claim CAS checks it is still so).
+struct Candidate {
+  uint32_t index = UINT32_MAX;
+  uint64_t word = 0;
+  uint32_t step = 0;  // how far past the pick's cursor position
+  bool found() const noexcept { return index != UINT32_MAX; }
+};
+
+void advance_cursor(std::atomic<uint64_t>& cursor, uint64_t past) noexcept {
+  uint64_t seen = cursor.load(std::memory_order_relaxed);
+  while (seen < past && !cursor.compare_exchange_weak(seen, past, std::memory_order_relaxed)) {
+  }
+}
+
+}  // namespace
+
+PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who, SlotState target) noexcept {
+  PickResult result;
+  const uint16_t low = std::max(within.low, range_.low);
+  const uint16_t high = std::min(within.high, range_.high);
+  if (low > high) return result;
+  const uint32_t count = static_cast<uint32_t>(high) - low + 1;
+  std::atomic<uint64_t>& cursor = header_->pick_cursor[static_cast<int>(proto)];
+  for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
+    const int64_t now = monotonic_ms();
+    const auto first_fresh = static_cast<uint32_t>(header_->lingers_made.load(std::memory_order_acquire));
+    // Each pick starts one further on: concurrent pickers start apart, and the port at the
+    // cursor is the one the range's round last passed longest ago.
+    const uint64_t start = cursor.fetch_add(1, std::memory_order_relaxed);
+    Candidate old_own, old_other, young_own, young_other;
+    int64_t young_own_began = 0;
+    int64_t young_other_began = 0;
+    uint32_t unavailable = 0;
+    uint32_t fresh_own = 0;
+    bool scanned_all = true;
+    for (uint32_t step = 0; step < count; ++step) {
+      if (step >= kPickWindow && (old_own.found() || old_other.found() || young_own.found() || young_other.found())) {
+        scanned_all = false;
+        break;
+      }
+      const uint32_t index = *index_of(proto, static_cast<uint16_t>(low + (start + step) % count));
+      Slot& s = slot(index);
+      uint64_t word = s.word.load(std::memory_order_acquire);
+      if (slot_word::state(word) == SlotState::linger && s.deadline_ms.load(std::memory_order_relaxed) <= now &&
+          reap_slot(index, now)) {
+        word = s.word.load(std::memory_order_acquire);
+      }
+      const SlotState state = slot_word::state(word);
+      if (state == SlotState::free) {
+        if (claim_slot(index, word, who, target, result.ref)) {
+          advance_cursor(cursor, start + step + 1);
+          header_->picks.fetch_add(1, std::memory_order_relaxed);
+          return result;
+        }
+        continue;  // another picker won it: look further
+      }
+      if (state != SlotState::linger) {
+        ++unavailable;
+        continue;
+      }
+      // The linger began when its socket closed (or its binder died): deadline - linger time.
+      const int64_t began = s.deadline_ms.load(std::memory_order_relaxed) - s.linger_ms.load(std::memory_order_relaxed);
+      const bool own = who.job_id != 0 && s.job_id.load(std::memory_order_relaxed) == who.job_id;
+      if (s.word.load(std::memory_order_acquire) != word) continue;  // changed while we read it
+      if (static_cast<int32_t>(s.linger_seq.load(std::memory_order_relaxed) - first_fresh) >= 0) {
+        // Closed after this pick began (a scan that lagged behind another picker's): its number
+        // is on its way to its re-bind. It counts as taken.
+        ++unavailable;
+        if (own) ++fresh_own;
+        continue;
+      }
+      if (now - began < kMinLingerAgeMs) {
+        // Only when nothing older is in sight: then the one whose number went out longest ago,
+        // the job's own before another job's (whose number may be on its way to a server).
+        Candidate& young = own ? young_own : young_other;
+        int64_t& young_began = own ? young_own_began : young_other_began;
+        if (!young.found() || began < young_began) {
+          young = Candidate{index, word, step};
+          young_began = began;
+        }
+        continue;
+      }
+      Candidate& slot_for = own ? old_own : old_other;
+      if (!slot_for.found()) slot_for = Candidate{index, word, step};
+    }
+    const Candidate chosen = old_own.found()     ? old_own
+                             : old_other.found() ? old_other
+                             : young_own.found() ? young_own
+                                                 : young_other;
+    // A pick preempted between its start and its scan finds the job's own lingers all begun
+    // after it (the job went on churning): that view is stale, and it must not make another
+    // job's young number, or a fallback, look like the only choice. Look again from now.
+    const bool stale = fresh_own > 0 && attempt + 1 < kBusyRetries;
+    if (!chosen.found()) {
+      if (!scanned_all || stale) continue;
+      result.unavailable = unavailable;
+      return result;
+    }
+    if (stale && !old_own.found() && !old_other.found() && !young_own.found()) continue;  // young_other
+    if (claim_slot(chosen.index, chosen.word, who, target, result.ref)) {
+      advance_cursor(cursor, start + chosen.step + 1);
+      header_->picks.fetch_add(1, std::memory_order_relaxed);
+      const bool was_young = !old_own.found() && !old_other.found();
+      (was_young ? header_->young_lingers_given_way : header_->lingers_given_way).fetch_add(1, std::memory_order_relaxed);
+      result.gave_way = true;
+      return result;
+    }
+    // Its owner took it back or another picker won it: look again.
+  }
+  return result;
 }
 
 PortClaim PortTable::claim_port(Protocol proto, uint16_t port, const Claimant& who, SlotState target) noexcept {
@@ -456,8 +576,13 @@ bool PortTable::release(const SlotRef& ref, const ProcessIdentity& me, int64_t n
   if (used || job == 0) return drop(ref, me);
   if (!take_busy(ref.index, ref.word, me)) return false;
   s.deadline_ms.store(now_ms + s.linger_ms.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  s.linger_seq.store(next_linger_seq(), std::memory_order_relaxed);
   publish(ref.index, s.word.load(std::memory_order_relaxed), SlotState::linger, unpack_identity(job));
   return true;
+}
+
+uint32_t PortTable::next_linger_seq() noexcept {
+  return static_cast<uint32_t>(header_->lingers_made.fetch_add(1, std::memory_order_relaxed));
 }
 
 bool PortTable::drop(const SlotRef& ref, const ProcessIdentity& me) noexcept {
@@ -575,6 +700,7 @@ bool PortTable::reap_slot(uint32_t index, int64_t now_ms) noexcept {
   if (!take_busy(index, word, me)) return false;
   if (next == SlotState::linger) {
     s.deadline_ms.store(now_ms + s.linger_ms.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    s.linger_seq.store(next_linger_seq(), std::memory_order_relaxed);
   } else {
     header_->reaped.fetch_add(1, std::memory_order_relaxed);
   }
@@ -600,12 +726,68 @@ std::vector<SlotView> PortTable::list() const {
   return views;
 }
 
+void PortTable::collect_owners(std::vector<uint64_t>& owners, uint32_t (&in_use)[kProtocolCount]) const {
+  const uint32_t per_proto = range_.size();
+  for (uint32_t& count : in_use) count = 0;
+  for (uint32_t i = 0; i < slot_count_; ++i) {
+    const uint64_t word = slot(i).word.load(std::memory_order_acquire);
+    const SlotState state = slot_word::state(word);
+    if (state == SlotState::free || state == SlotState::excluded) continue;
+    ++in_use[i / per_proto];
+    owners.push_back(word & kIdentityMask);
+    // A claim's job leader too: its end turns the claim's later linger free (same cache line).
+    if (const uint64_t job = slot(i).job_id.load(std::memory_order_relaxed); job != 0) owners.push_back(job);
+  }
+}
+
+size_t PortTable::reap_owned_by(const std::vector<uint64_t>& dead, int64_t now_ms) noexcept {
+  size_t changed = 0;
+  for (uint32_t i = 0; i < slot_count_; ++i) {
+    const uint64_t word = slot(i).word.load(std::memory_order_acquire);
+    const SlotState state = slot_word::state(word);
+    if (state == SlotState::free || state == SlotState::excluded) continue;
+    if (!std::binary_search(dead.begin(), dead.end(), word & kIdentityMask)) continue;
+    // A dead binder's slot may turn into a linger owned by its job's leader, dead as well: one
+    // more look finishes it (reap_slot is a no-op once nothing is left to reclaim).
+    for (int pass = 0; pass < 2 && reap_slot(i, now_ms); ++pass) ++changed;
+  }
+  return changed;
+}
+
 void PortTable::count_fallback() noexcept { header_->fallbacks.fetch_add(1, std::memory_order_relaxed); }
 void PortTable::count_full_range() noexcept { header_->full_range_events.fetch_add(1, std::memory_order_relaxed); }
 
+void PortTable::note_ports_needed(uint64_t ports, const char* job_name) noexcept {
+  uint64_t seen = header_->ports_needed.load(std::memory_order_relaxed);
+  while (seen < ports) {
+    if (header_->ports_needed.compare_exchange_weak(seen, ports, std::memory_order_relaxed)) {
+      store_name(header_->ports_needed_job, job_name);
+      return;
+    }
+  }
+}
+
+void PortTable::note_in_use(uint64_t ports) noexcept {
+  uint64_t seen = header_->peak_in_use.load(std::memory_order_relaxed);
+  while (seen < ports && !header_->peak_in_use.compare_exchange_weak(seen, ports, std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t PortTable::claims_made() const noexcept { return header_->claims_made.load(std::memory_order_relaxed); }
+
 TableCounters PortTable::counters() const noexcept {
-  return TableCounters{header_->picks.load(), header_->fallbacks.load(), header_->full_range_events.load(),
-                       header_->reaped.load()};
+  TableCounters c;
+  c.picks = header_->picks.load();
+  c.fallbacks = header_->fallbacks.load();
+  c.full_range_events = header_->full_range_events.load();
+  c.reaped = header_->reaped.load();
+  c.lingers_given_way = header_->lingers_given_way.load();
+  c.young_lingers_given_way = header_->young_lingers_given_way.load();
+  c.claims_made = header_->claims_made.load();
+  c.peak_in_use = header_->peak_in_use.load();
+  c.ports_needed = header_->ports_needed.load();
+  load_name(header_->ports_needed_job, c.ports_needed_job);
+  return c;
 }
 
 }  // namespace portsafe

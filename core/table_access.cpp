@@ -20,6 +20,7 @@ TableOpen open_root_table(const std::string& root, const PortRange& range) {
   spec.range = range;
   spec.socket_path = supervisor_socket_path(root);
   spec.excluded = read_reserved_ports();
+  spec.exclude_ports_in_use = std::getenv(env::kRange) == nullptr;
   return PortTable::open_or_create(spec);
 }
 

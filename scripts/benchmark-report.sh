@@ -35,6 +35,17 @@ run_bench acquire "$bin/bench_supervisor_acquire"
 run_bench launch "$bin/bench_run_launch"
 run_bench proxy "$bin/docker_proxy_benchmark"
 
+# Issue 13: the range under pressure. Plain programs, not Google Benchmark: each prints its own
+# side-by-side figures (churn: bare and portsafe-run alternately in one run).
+run_script() {  # name, command...
+  local name=$1; shift
+  echo "benchmark-report: $name" >&2
+  "$@" >"$raw/$name.txt" 2>&1 || echo "(exit $?)" >>"$raw/$name.txt"
+}
+run_script churn benchmarks/pressure/listen_churn_ratio.sh "$bin" 100000 3
+run_script scale python3 benchmarks/pressure/scale_run.py "$bin" --jobs 256 --picks 100
+run_script reaping python3 benchmarks/pressure/reap_latency.py "$bin" --trials 20
+
 if [ -n "$quick" ]; then
   parallelism=8,32; iterations=5
 else
@@ -91,7 +102,10 @@ section() {  # title, raw file
   echo '```'
   cat "$raw/collisions.txt"
   echo '```'
-  section "Shared table: claim + release vs. socket()+close()" table.txt
+  section "Shared table: claim + release, and port-0 picks at 1%, 50%, 99% full and full of lingers, vs. socket()+close()" table.txt
+  section "Listen-only churn (socket / bind 0 / listen / close x 100,000) bare vs. under portsafe-run, default range" churn.txt
+  section "Scale: 256 jobs at once, 8 held ports and 100 picks each, default range" scale.txt
+  section "Reaping: a SIGKILLed server's port free again (portsafed polls the owners' pidfds)" reaping.txt
   section "Shim: bind-0 churn and the traffic wrappers, with and without libportsafe.so" shim.txt
   section "Supervisor: acquire latency vs. a bare SCM_RIGHTS round trip" acquire.txt
   section "portsafe-run: added launch time (portsafe-run -- /bin/true vs. /bin/true)" launch.txt

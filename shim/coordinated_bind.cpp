@@ -36,16 +36,24 @@ void remember(int fd, const SlotRef& ref, uint16_t port) noexcept {
   if (previous.valid()) release_claim(previous);
 }
 
-// The range is exhausted (or outsiders hold every port we tried): the kernel chooses, and the
-// table counts it so `portsafe status` can show it.
-int fall_back(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, bool full) noexcept {
-  if (full) g_state.table->count_full_range();
+// Every port of the range has a live socket or a hold (or outsiders hold every port we tried):
+// the kernel chooses, and the table counts it, and how many ports the job would have needed, so
+// `portsafe status` and `portsafe doctor` can show it.
+int fall_back(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, bool full,
+              uint32_t unavailable) noexcept {
+  // The ports taken for good, plus one for each pick of this process that fell back in a row
+  // (a lower bound: this process cannot see the other processes' fallbacks).
+  const uint32_t short_by = g_state.fallbacks_in_a_row.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (full) {
+    g_state.table->count_full_range();
+    g_state.table->note_ports_needed(uint64_t{unavailable} + short_by, g_state.job_name);
+  }
   g_state.table->count_fallback();
   if (first_time(full ? Once::range_full : Once::fallback_bind)) {
     log_line(LogLevel::warn,
              "{} range {}-{} {}; letting the kernel choose this port (widen PORTSAFE_RANGE or run fewer jobs)",
              protocol_name(proto), g_state.job_range.low, g_state.job_range.high,
-             full ? "is full" : "is taken by programs running without portsafe");
+             full ? "is full (a live socket or a hold on every port)" : "is taken by programs running without portsafe");
   } else {
     log_line(LogLevel::info, "{} range full: letting the kernel choose", protocol_name(proto));
   }
@@ -55,37 +63,54 @@ int fall_back(int fd, const struct sockaddr* addr, socklen_t length, Protocol pr
 enum class Pick { bound, failed, full, outsiders };
 
 // Claims a port, binds it, and tries the next one when an outsider already has it.
-Pick pick_and_bind(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, int& error) noexcept {
+Pick pick_and_bind(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, int& error,
+                   uint32_t& unavailable) noexcept {
   PortTable& table = *g_state.table;
   const PortRange range = g_state.job_range;
-  uint32_t offset = g_state.start_offset.load(std::memory_order_relaxed);
   bool reaped = false;
-  for (int outsiders = 0; outsiders < kMaxOutsiderRetries;) {
-    const SlotRef ref = table.claim_any(proto, range, offset, g_state.claimant);
+  // Ports an outsider turned us away from stay claimed until this pick ends, so the next pick
+  // moves on instead of being handed the same free-looking slot again; then they are let go.
+  SlotRef refused[kMaxOutsiderRetries];
+  int outsiders = 0;
+  const auto let_go_refused = [&] {
+    for (int i = 0; i < outsiders; ++i) table.drop(refused[i], g_state.claimant.process);
+  };
+  while (outsiders < kMaxOutsiderRetries) {
+    const PickResult picked = table.pick(proto, range, g_state.claimant);
+    const SlotRef& ref = picked.ref;
     if (!ref.valid()) {
-      // Full: reclaim what dead processes and expired lingers left, once, then give up.
+      // Every port is live or held: reclaim what dead processes left (the supervisor does so
+      // within milliseconds of a death, but it may not run), once, then give up.
       if (!reaped && table.reap(monotonic_ms()) > 0) {
         reaped = true;
         continue;
       }
-      return Pick::full;
+      unavailable = picked.unavailable + static_cast<uint32_t>(outsiders);
+      let_go_refused();
+      return outsiders > 0 ? Pick::outsiders : Pick::full;
     }
     const uint16_t port = port_of(ref);
     sockaddr_storage chosen{};
     const socklen_t chosen_length = copy_with_port(addr, length, port, chosen);
     if (real().bind(fd, reinterpret_cast<const sockaddr*>(&chosen), chosen_length) == 0) {
       remember(fd, ref, port);
-      log_line(LogLevel::info, "bind {} port 0 -> picked {}", protocol_name(proto), port);
+      let_go_refused();
+      g_state.fallbacks_in_a_row.store(0, std::memory_order_relaxed);
+      log_line(LogLevel::info, "bind {} port 0 -> picked {}{}", protocol_name(proto), port,
+               picked.gave_way ? " (a linger gave way)" : "");
       return Pick::bound;
     }
     error = errno;
-    table.drop(ref, g_state.claimant.process);
-    if (error != EADDRINUSE) return Pick::failed;
-    // Someone outside portsafe has this port: continue the scan after it.
+    if (error != EADDRINUSE) {
+      table.drop(ref, g_state.claimant.process);
+      let_go_refused();
+      return Pick::failed;
+    }
+    // Someone outside portsafe has this port: keep it claimed while we try the next.
     log_line(LogLevel::debug, "{} port {} is in use outside portsafe; trying the next", protocol_name(proto), port);
-    offset = static_cast<uint32_t>(port - range.low + 1);
-    ++outsiders;
+    refused[outsiders++] = ref;
   }
+  let_go_refused();
   return Pick::outsiders;
 }
 
@@ -100,7 +125,8 @@ int bind_any_port(int fd, const struct sockaddr* addr, socklen_t length, Protoco
   const bool reuse = facts ? facts->reuse_address : int_option(fd, SOL_SOCKET, SO_REUSEADDR).value_or(0) != 0;
   if (reuse) set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 0);
   int error = 0;
-  const Pick pick = pick_and_bind(fd, addr, length, proto, error);
+  uint32_t unavailable = 0;
+  const Pick pick = pick_and_bind(fd, addr, length, proto, error, unavailable);
   if (reuse) set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
   switch (pick) {
     case Pick::bound:
@@ -113,7 +139,7 @@ int bind_any_port(int fd, const struct sockaddr* addr, socklen_t length, Protoco
     case Pick::outsiders:
       break;
   }
-  const int rc = fall_back(fd, addr, length, proto, pick == Pick::full);
+  const int rc = fall_back(fd, addr, length, proto, pick == Pick::full, unavailable);
   if (rc == 0) errno = saved_errno;
   return rc;
 }

@@ -33,24 +33,12 @@ bool is_supervisor_process() noexcept {
   return std::strcmp(program_invocation_short_name, "portsafed") == 0;
 }
 
-// A start offset that differs between processes (and between a parent and its fork children),
-// so that jobs do not all race for the same low slots. Async-signal-safe.
-uint32_t choose_start_offset(uint32_t range_size) noexcept {
-  struct timespec now {};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  uint64_t mix = (static_cast<uint64_t>(::getpid()) << 32) ^ static_cast<uint64_t>(now.tv_nsec) ^
-                 (static_cast<uint64_t>(now.tv_sec) << 20);
-  mix ^= mix >> 33;
-  mix *= 0xff51afd7ed558ccdull;
-  mix ^= mix >> 33;
-  return range_size == 0 ? 0 : static_cast<uint32_t>(mix % range_size);
-}
-
 // fork(): the child is a new process with a copy of our state; the claims it inherited stay
-// its parent's (the table refuses the child's releases), its own binds are its own.
+// its parent's (the table refuses the child's releases), its own binds are its own. (Picks need
+// no per-process start: they go round robin from the table's shared cursor.)
 void refresh_after_fork() noexcept {
   g_state.claimant.process = read_own_identity();
-  g_state.start_offset.store(choose_start_offset(g_state.job_range.size()), std::memory_order_relaxed);
+  g_state.fallbacks_in_a_row.store(0, std::memory_order_relaxed);
 }
 
 void warn(const std::string& text) noexcept { log_line(LogLevel::warn, "{}", text); }
@@ -117,7 +105,6 @@ bool configure() {
   g_state.claimant.job_name = g_state.job_name;
   g_state.claimant.label = nullptr;
   g_state.claimant.linger_ms = config.linger_ms.value_or(g_state.table->default_linger_ms());
-  g_state.start_offset.store(choose_start_offset(g_state.job_range.size()), std::memory_order_relaxed);
 
   const int adopted = adopt_inherited_claims();
   ::pthread_atfork(nullptr, nullptr, refresh_after_fork);

@@ -15,7 +15,7 @@ struct ShimState {
   PortRange job_range;         // where port-0 picks come from (inside the table's range)
   Claimant claimant;           // claimant.process is this process (refreshed after fork)
   char job_name[kNameBytes] = {};
-  std::atomic<uint32_t> start_offset{0};  // where this process starts scanning for a free port
+  std::atomic<uint32_t> fallbacks_in_a_row{0};  // picks of this process that fell back since its last pick
 };
 
 extern std::atomic<bool> g_active;

@@ -86,6 +86,45 @@ void BM_ClaimReleaseContended(benchmark::State& state) {
 }
 BENCHMARK(BM_ClaimReleaseContended)->UseRealTime();
 
+// Port-0 picks (PortTable::pick, what the shim calls) in a range of default size (10000-32767,
+// 22,768 ports) filled to arg percent. Partly full: the other ports are bound by another live
+// job, scattered over the range; each pick is used and closed, so the fill stays put. Full (arg
+// 100): every port lingers (the listen-only churn of issue 13): each pick takes a linger over and
+// closes unused, so the range stays full of lingers. Claim time must stay flat across the rows.
+constexpr PortRange kDefaultSized{10000, 32767};
+
+void BM_PickAtFill(benchmark::State& state) {
+  TableSpec spec;
+  spec.name = "portsafe-bench-fill-" + std::to_string(getpid());
+  spec.range = kDefaultSized;
+  spec.socket_path = "/tmp/portsafe-bench.sock";
+  auto table = PortTable::open_or_create(spec).table;
+  const Claimant me = self_claimant();
+  Claimant other = me;
+  other.job_id = pack_identity(ProcessIdentity{1, 0});
+  const auto percent = static_cast<uint32_t>(state.range(0));
+  const uint32_t size = kDefaultSized.size();
+  const bool full = percent >= 100;
+  for (uint32_t i = 0; i < size; ++i) {
+    // A multiplicative scatter: the taken ports are spread evenly, not in one block.
+    const uint32_t rank = static_cast<uint32_t>((uint64_t{i} * 7919u) % size);
+    if (!full && rank >= uint64_t{size} * percent / 100) continue;
+    const auto port = static_cast<uint16_t>(kDefaultSized.low + i);
+    const PortClaim claim = table->claim_port(Protocol::tcp, port, full ? me : other);
+    if (full) table->release(claim.ref, me.process, monotonic_ms());
+  }
+  for (auto _ : state) {
+    const PickResult picked = table->pick(Protocol::tcp, kDefaultSized, me);
+    if (!full) table->mark_used(picked.ref);
+    table->release(picked.ref, me.process, monotonic_ms());
+  }
+  state.counters["gave_way"] = static_cast<double>(table->counters().young_lingers_given_way +
+                                                   table->counters().lingers_given_way);
+  table.reset();
+  PortTable::remove(spec.name);
+}
+BENCHMARK(BM_PickAtFill)->Arg(1)->Arg(50)->Arg(99)->Arg(100);
+
 // Collects ns/op per benchmark so the ratios can be printed side by side after the run.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:

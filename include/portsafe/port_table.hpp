@@ -57,6 +57,11 @@ inline constexpr uint32_t kTableLayoutVersion = 1;
 inline constexpr size_t kNameBytes = 32;
 inline constexpr size_t kSocketPathBytes = 108;
 inline constexpr uint32_t kDefaultLingerMs = 60'000;
+// A linger this young never gives way to another pick while an older one, or a free port, is
+// left: a number handed on a moment ago is about to be bound by its real user.
+inline constexpr int64_t kMinLingerAgeMs = 1'000;
+// How many ports past the shared cursor a pick looks at before a linger gives way.
+inline constexpr uint32_t kPickWindow = 16;
 
 // The owner word: state (3 bits) | generation (8 bits) | packed identity (53 bits).
 namespace slot_word {
@@ -72,7 +77,9 @@ struct alignas(128) Slot {
   std::atomic<uint32_t> pid;  // the process that bound it last (for "who holds this port?")
   std::atomic<uint64_t> job_id;
   std::atomic<uint32_t> linger_ms;
-  std::atomic<uint32_t> unused;
+  // When the current linger began, in the table's order of lingers (TableHeader::lingers_made):
+  // a pick never takes a linger that began after the pick did (it was once an unused field).
+  std::atomic<uint32_t> linger_seq;
   std::atomic<int64_t> deadline_ms;  // linger ends (CLOCK_MONOTONIC ms)
   std::atomic<int64_t> since_ms;     // when the current claim began
   std::atomic<uint64_t> job_name[kNameBytes / 8];
@@ -100,9 +107,22 @@ struct TableHeader {
   std::atomic<uint64_t> fallbacks;
   std::atomic<uint64_t> full_range_events;
   std::atomic<uint64_t> reaped;
+  // Added in place of unused header bytes (zero in a segment an older portsafe made, which is
+  // what each one starts from), so the layout version stays.
+  std::atomic<uint64_t> pick_cursor[kProtocolCount];  // round-robin position of port-0 picks
+  std::atomic<uint64_t> lingers_given_way;            // lingers at least kMinLingerAgeMs old taken by a pick
+  std::atomic<uint64_t> young_lingers_given_way;      // younger ones, taken because nothing else was left
+  std::atomic<uint64_t> claims_made;                  // every claim: the supervisor's cue to watch new owners
+  std::atomic<uint64_t> peak_in_use;                  // most ports of one protocol in use at once (sampled)
+  std::atomic<uint64_t> ports_needed;                 // most ports a job needed when its picks fell back
+  std::atomic<uint64_t> ports_needed_job[kNameBytes / 8];  // that job's name
+  std::atomic<uint64_t> lingers_made;                 // every linger begun (Slot::linger_seq)
 };
 inline constexpr size_t kHeaderBytes = 512;
 static_assert(sizeof(TableHeader) <= kHeaderBytes);
+// The black-box tests read the counters at these offsets (tests/shim/shimlib.py).
+static_assert(offsetof(TableHeader, picks) == 160 && offsetof(TableHeader, pick_cursor) == 192 &&
+              offsetof(TableHeader, lingers_given_way) == 208 && offsetof(TableHeader, ports_needed_job) == 248);
 
 // Who asks: the process binding (or the supervisor holding), and the job the claim belongs to.
 struct Claimant {
@@ -160,6 +180,16 @@ enum class TableError { none, missing, too_small, bad_magic, wrong_version, bad_
 
 struct TableCounters {
   uint64_t picks = 0, fallbacks = 0, full_range_events = 0, reaped = 0;
+  uint64_t lingers_given_way = 0, young_lingers_given_way = 0, claims_made = 0, peak_in_use = 0, ports_needed = 0;
+  char ports_needed_job[kNameBytes] = {};
+};
+
+// What a pick got: a claim, or (ref invalid) how many ports of the range had a live socket, a
+// hold or a reservation, each of which the picker would have needed one more than.
+struct PickResult {
+  SlotRef ref;
+  bool gave_way = false;     // the claim took over a linger
+  uint32_t unavailable = 0;  // set when ref is invalid: ports taken (live, held, reserved, just closed)
 };
 
 class PortTable;
@@ -174,6 +204,9 @@ struct TableSpec {
   PortRange range;
   std::string socket_path;
   std::vector<PortRange> excluded;  // never handed out (ip_local_reserved_ports)
+  // Also exclude the ports services listen on when the table is made (read_ports_in_use): read
+  // only when the table is created, never by the many programs that merely open it.
+  bool exclude_ports_in_use = false;
   uint32_t default_linger_ms = kDefaultLingerMs;
 };
 
@@ -207,6 +240,18 @@ class PortTable {
   // the slot becomes bound (or held when target == held). Invalid ref when every slot is taken.
   SlotRef claim_any(Protocol proto, PortRange within, uint32_t start_offset, const Claimant& who,
                     SlotState target = SlotState::bound) noexcept;
+  // A port-0 pick: round robin from the table's shared cursor (so the ports at the cursor are the
+  // ones picked least recently), the first free (or expired) port of `within`. When the
+  // kPickWindow ports past the cursor are all lingers and live sockets, a linger gives way: the
+  // first at least kMinLingerAgeMs old (the claimant's own job's before other jobs'), else the
+  // oldest younger one (again the job's own first), never one that began after this pick did (a
+  // scan that lagged behind another picker's must not take a number between its close and its
+  // re-bind). Never a held port, never a bound one. Invalid ref only when every port of `within`
+  // has a live socket, a hold, a reservation or such a fresh linger (PickResult::unavailable).
+  // Amortised O(1): a successful pick moves the cursor past what it skipped, so live sockets are
+  // not scanned again by the next pick.
+  PickResult pick(Protocol proto, PortRange within, const Claimant& who,
+                  SlotState target = SlotState::bound) noexcept;
   // Claims a given port; reclaims it first if its owner is dead or its linger expired; takes over
   // the claimant's own job's linger.
   PortClaim claim_port(Protocol proto, uint16_t port, const Claimant& who,
@@ -236,9 +281,21 @@ class PortTable {
   bool reap_slot(uint32_t index, int64_t now_ms) noexcept;
   // Every slot that is not free or excluded.
   std::vector<SlotView> list() const;
+  // The processes live entries depend on (packed identities, unordered, repeats possible): a
+  // bound, busy or held slot's owner and its job's leader, a linger's job leader. Reads only the slot words, so the
+  // supervisor can afford it often. in_use counts the non-free, non-excluded slots per protocol.
+  void collect_owners(std::vector<uint64_t>& owners, uint32_t (&in_use)[kProtocolCount]) const;
+  // Reaps (reap_slot) every slot whose owner is one of `dead` (packed identities, sorted).
+  size_t reap_owned_by(const std::vector<uint64_t>& dead, int64_t now_ms) noexcept;
 
   void count_fallback() noexcept;
   void count_full_range() noexcept;
+  // A job's picks fell back while it needed `ports` ports of the range: kept when the most yet.
+  void note_ports_needed(uint64_t ports, const char* job_name) noexcept;
+  // The supervisor's sample of how many slots of one protocol are in use: kept when the most yet.
+  void note_in_use(uint64_t ports) noexcept;
+  // Counts every claim ever made (the supervisor looks for new owners when it changes).
+  uint64_t claims_made() const noexcept;
   TableCounters counters() const noexcept;
 
   uint32_t slot_count() const noexcept { return slot_count_; }
@@ -251,6 +308,7 @@ class PortTable {
   // The same with the owner required exactly (open_owned_by) when `owner` is given.
   static TableOpen open_segment(const std::string& name, bool own, std::optional<uid_t> owner);
   Slot& slot(uint32_t index) const noexcept;
+  uint32_t next_linger_seq() noexcept;
   SlotView view_slot(uint32_t index) const noexcept;
   bool take_busy(uint32_t index, uint64_t expected, const ProcessIdentity& me) noexcept;
   uint64_t publish(uint32_t index, uint64_t busy_word, SlotState state, const ProcessIdentity& owner) noexcept;

@@ -31,6 +31,9 @@ class Report {
   bool failed_ = false;
 };
 
+// Peak use of the range (percent) from which doctor says the range came near full.
+constexpr double kNearFullPercent = 90.0;
+
 bool overlaps(const PortRange& a, const PortRange& b) { return a.low <= b.high && b.low <= a.high; }
 
 void check_runtime_dir(const AdminContext& context, Report& report) {
@@ -69,6 +72,28 @@ void check_range(Report& report) {
   }
 }
 
+// How near the range came to full since the table was made: the supervisor samples how many
+// ports are in use (a high-water mark); lingers that gave way and fallbacks say it was reached.
+void check_pressure(const PortTable& table, Report& report) {
+  const TableCounters c = table.counters();
+  const uint32_t size = table.range().size();
+  const double peak = size == 0 ? 0.0 : 100.0 * static_cast<double>(c.peak_in_use) / size;
+  if (c.full_range_events > 0) {
+    report.warn(fmt::format("the range {} had a live socket or a hold on every port: {} pick(s) fell back to the "
+                            "kernel's choice; job '{}' needed at least {} ports; widen PORTSAFE_RANGE (then `portsafe gc "
+                            "--reset` with no job running) or run fewer jobs at once",
+                            format_range(table.range()), c.full_range_events, c.ports_needed_job, c.ports_needed));
+  } else if (c.young_lingers_given_way > 0 || peak >= kNearFullPercent) {
+    report.warn(fmt::format("the range {} came near full: peak {} of {} ports in use ({:.0f}%), {} linger(s) younger "
+                            "than {} ms gave way to new picks; a wider PORTSAFE_RANGE keeps handed-on numbers longer",
+                            format_range(table.range()), c.peak_in_use, size, peak, c.young_lingers_given_way,
+                            kMinLingerAgeMs));
+  } else {
+    report.ok(fmt::format("range use peaked at {} of {} ports ({:.0f}%); {} old linger(s) gave way, no pick fell back",
+                          c.peak_in_use, size, peak, c.lingers_given_way));
+  }
+}
+
 void check_table(const AdminContext& context, Report& report) {
   if (context.root.empty()) return;
   TableOpen opened = open_context_table(context);
@@ -85,6 +110,7 @@ void check_table(const AdminContext& context, Report& report) {
   const auto claims = table.list().size();
   report.ok(fmt::format("port table {} is healthy: range {}, {} claim(s)", PortTable::shm_path(table.name()),
                         format_range(table.range()), claims));
+  check_pressure(table, report);
   if (const RangeParse wanted = resolve_port_range(); wanted.ok && !(wanted.range == table.range())) {
     report.warn(fmt::format("the table uses range {} but PORTSAFE_RANGE/the default says {}: a table keeps the range "
                             "it was made with; `portsafe gc --reset` (with no job running) applies the new one",

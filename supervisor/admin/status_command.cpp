@@ -121,9 +121,18 @@ void print_table(const std::vector<Row>& rows, const PortTable& table) {
                        job_width, r.pid, r.age, r.label.empty() ? "-" : r.label, r.command.empty() ? "-" : r.command);
   }
   const TableCounters c = table.counters();
-  out += fmt::format("{} port(s) claimed in {} (table {}); picks {}, fallbacks {}, full-range events {}, reaped {}\n",
-                     rows.size(), format_range(table.range()), table.name(), c.picks, c.fallbacks,
-                     c.full_range_events, c.reaped);
+  // One summary line (scripts read the rows above it): counters, then what pressure the range saw.
+  out += fmt::format(
+      "{} port(s) claimed in {} (table {}); picks {}, fallbacks {}, full-range events {}, reaped {}; peak in use {} of "
+      "{} ports, lingers given way {} ({} younger than {} ms)",
+      rows.size(), format_range(table.range()), table.name(), c.picks, c.fallbacks, c.full_range_events, c.reaped,
+      c.peak_in_use, table.range().size(), c.lingers_given_way + c.young_lingers_given_way, c.young_lingers_given_way,
+      kMinLingerAgeMs);
+  if (c.full_range_events > 0) {
+    out += fmt::format("; range full: job '{}' needed at least {} ports (widen PORTSAFE_RANGE)", c.ports_needed_job,
+                       c.ports_needed);
+  }
+  out += "\n";
   std::fputs(out.c_str(), stdout);
 }
 

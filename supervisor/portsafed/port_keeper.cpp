@@ -55,7 +55,7 @@ wire::ErrorReply bind_error(Protocol proto, uint16_t port, int error) {
 }  // namespace
 
 PortKeeper::PortKeeper(PortTable& table, ProcessIdentity self)
-    : table_(table), self_(self), random_(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(monotonic_ms())) {}
+    : table_(table), self_(self) {}
 
 PortKeeper::~PortKeeper() { release_all(); }
 
@@ -171,10 +171,10 @@ Result<HeldPort> PortKeeper::hold_any(const JobInfo& job, const wire::PortReques
   // Ports the kernel refused stay claimed until we are done, so the scan does not find them again.
   std::vector<SlotRef> refused;
   Result<HeldPort> result;
-  const uint32_t span = table_.range().size();
   for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
-    const SlotRef ref = table_.claim_any(request.proto, table_.range(), static_cast<uint32_t>(random_() % span),
-                                        claimant(job, request.name), SlotState::held);
+    // The shim's pick rules: round robin, and a range full of lingers gives its oldest away
+    // rather than refusing the job a held port (issue 13).
+    const SlotRef ref = table_.pick(request.proto, table_.range(), claimant(job, request.name), SlotState::held).ref;
     if (!ref.valid()) {
       table_.count_full_range();
       result = Result<HeldPort>::fail(

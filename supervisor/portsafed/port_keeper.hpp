@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -112,7 +111,6 @@ class PortKeeper {
   PortTable& table_;
   ProcessIdentity self_;
   std::map<Key, HeldPort> held_;
-  std::minstd_rand random_;
 };
 
 }  // namespace portsafe::supervisor

@@ -20,6 +20,10 @@ namespace {
 constexpr uint64_t kListenerTag = 0;
 constexpr uint64_t kTimerTag = 1;
 constexpr uint64_t kSignalTag = 2;
+constexpr uint64_t kWatchTimerTag = 3;
+// How often the table is looked at for new owners to watch: a process that claims and dies
+// between two looks is reaped at the next one, so this bounds the reaping delay.
+constexpr long kWatchIntervalNs = 20'000'000;
 // Connections queued before an idle exit unlinked the socket still get served, this long at most.
 constexpr int64_t kDrainMs = 2000;
 // A connection whose peer is gone (or whose framing broke) is closed once its replies are out;
@@ -40,6 +44,7 @@ Server::Server(UniqueFd listener, PortTable& table, ServerOptions options)
       table_(table),
       options_(std::move(options)),
       handler_(table, read_own_identity()),
+      deaths_(table),
       euid_(::geteuid()),
       last_busy_ms_(monotonic_ms()) {}
 
@@ -48,6 +53,7 @@ Server::~Server() = default;
 bool Server::set_up() {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  watch_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
@@ -56,7 +62,7 @@ bool Server::set_up() {
   ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   signals_.reset(::signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!epoll_ || !timer_ || !signals_) {
+  if (!epoll_ || !timer_ || !watch_timer_ || !signals_) {
     log_error("cannot set up the event loop: {}", std::strerror(errno));
     return false;
   }
@@ -70,8 +76,13 @@ bool Server::set_up() {
   every_second.it_interval.tv_sec = 1;
   every_second.it_value.tv_sec = 1;
   ::timerfd_settime(timer_.get(), 0, &every_second, nullptr);
+  itimerspec watch_interval{};
+  watch_interval.it_interval.tv_nsec = kWatchIntervalNs;
+  watch_interval.it_value.tv_nsec = kWatchIntervalNs;
+  ::timerfd_settime(watch_timer_.get(), 0, &watch_interval, nullptr);
   if (!watch(epoll_.get(), listener_.get(), kListenerTag, EPOLLIN) ||
       !watch(epoll_.get(), timer_.get(), kTimerTag, EPOLLIN) ||
+      !watch(epoll_.get(), watch_timer_.get(), kWatchTimerTag, EPOLLIN) ||
       !watch(epoll_.get(), signals_.get(), kSignalTag, EPOLLIN)) {
     log_error("cannot watch the event loop's descriptors: {}", std::strerror(errno));
     return false;
@@ -92,8 +103,15 @@ int Server::run() {
     }
     for (int i = 0; i < n && !stop_now_; ++i) {
       const uint64_t tag = events[i].data.u64;
-      if (tag == kListenerTag) {
+      if (DeathWatch::is_watch_tag(tag)) {
+        deaths_.on_exit(tag, monotonic_ms());
+      } else if (tag == kListenerTag) {
         accept_clients();
+      } else if (tag == kWatchTimerTag) {
+        uint64_t expirations;
+        while (::read(watch_timer_.get(), &expirations, sizeof expirations) > 0) {
+        }
+        watch_owners();
       } else if (tag == kTimerTag) {
         uint64_t expirations;
         while (::read(timer_.get(), &expirations, sizeof expirations) > 0) {
@@ -257,6 +275,13 @@ void Server::sweep() {
   if (handler_.has_jobs() || !handler_.keeper().empty()) last_busy_ms_ = now;
   if (stopping_ || options_.idle_timeout.count() == 0) return;
   if (now - last_busy_ms_ >= options_.idle_timeout.count() * 1000) begin_stopping();
+}
+
+void Server::watch_owners() {
+  for (const DeathWatch::Added& added : deaths_.refresh(monotonic_ms())) {
+    // Readable once the process has exited; its death is handled in on_exit.
+    if (!watch(epoll_.get(), added.fd, added.tag, EPOLLIN)) log_warn("cannot watch a pidfd: {}", std::strerror(errno));
+  }
 }
 
 void Server::drop_undelivered(int64_t now) {

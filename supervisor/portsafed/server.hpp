@@ -1,5 +1,5 @@
 // The supervisor's event loop: one thread, epoll over the listening socket, every client, a
-// one-second sweep timer and the stop signals. Nothing here ever blocks on a client.
+// one-second sweep timer, the pidfds of the table's owners (death_watch.hpp) and the stop signals. Nothing here ever blocks on a client.
 #pragma once
 
 #include <sys/socket.h>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "connection.hpp"
+#include "death_watch.hpp"
 #include "portsafe/port_table.hpp"
 #include "portsafe/unique_fd.hpp"
 #include "request_handler.hpp"
@@ -44,6 +45,7 @@ class Server {
   void update_interest(Connection& connection);
   void sweep();
   void drop_undelivered(int64_t now);
+  void watch_owners();
   void begin_stopping();
   void pause_accepting();
   void resume_accepting();
@@ -52,8 +54,10 @@ class Server {
   PortTable& table_;
   ServerOptions options_;
   RequestHandler handler_;
+  DeathWatch deaths_;
   UniqueFd epoll_;
   UniqueFd timer_;
+  UniqueFd watch_timer_;
   UniqueFd signals_;
   std::map<uint64_t, std::unique_ptr<Connection>> connections_;
   uint64_t next_id_ = 16;  // 0-15 name the loop's own descriptors

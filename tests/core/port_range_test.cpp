@@ -30,7 +30,18 @@ TEST(PortRange, DefaultLiesRightBelowTheEphemeralRange) {
   const auto range = default_port_range(PortRange{32768, 60999});
   ASSERT_TRUE(range.ok);
   EXPECT_EQ(range.range.high, 32767);
-  EXPECT_EQ(range.range.size(), kDefaultRangeSize);
+  // Every port down to the floor: a busy CI host needs more than a fixed 12,288.
+  EXPECT_EQ(range.range.low, kDefaultRangeFloor);
+}
+
+TEST(PortRange, DefaultIsSizedFromTheEphemeralRangeAndCapped) {
+  const auto high_ephemeral = default_port_range(PortRange{49152, 65535});
+  ASSERT_TRUE(high_ephemeral.ok);
+  EXPECT_EQ(high_ephemeral.range, (PortRange{49152 - kMaxDefaultRangeSize, 49151}));
+  // Little room above the floor: the range reaches below it, as large as the old default.
+  const auto low_ephemeral = default_port_range(PortRange{15000, 60999});
+  ASSERT_TRUE(low_ephemeral.ok);
+  EXPECT_EQ(low_ephemeral.range, (PortRange{15000 - kDefaultRangeSize, 14999}));
 }
 
 TEST(PortRange, DefaultShrinksWhenLittleRoomIsLeft) {
@@ -40,6 +51,21 @@ TEST(PortRange, DefaultShrinksWhenLittleRoomIsLeft) {
   const auto none = default_port_range(PortRange{1100, 60999});
   EXPECT_FALSE(none.ok);
   EXPECT_NE(none.error.find("PORTSAFE_RANGE"), std::string::npos);
+}
+
+TEST(PortRange, PortsInUseAreReadFromProcNet) {
+  // Two listeners (0A), a connection (01) and a bound UDP socket (07); headers and junk skipped.
+  const char* tcp =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 00000000:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000   106        0 1\n"
+      "   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2\n"
+      "   2: 0100007F:9C40 0100007F:1538 01 00000000:00000000 00:00000000 00000000     0        0 3\n"
+      "garbage\n";
+  EXPECT_EQ(parse_proc_net_ports(tcp, "0A"), (std::vector<uint16_t>{5432, 8080}));
+  const char* udp =
+      "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+      "  101: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000   104        0 4 2 0 0\n";
+  EXPECT_EQ(parse_proc_net_ports(udp, "07 01"), (std::vector<uint16_t>{5353}));
 }
 
 TEST(PortRange, EnvironmentOverridesAndBadValuesSayWhichVariable) {
