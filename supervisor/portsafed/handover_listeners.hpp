@@ -1,0 +1,32 @@
+// The listening sockets a held TCP port keeps once it has been handed over (acquire with listen,
+// e.g. by portsafe-docker-proxy), one per bind address. The supervisor keeps a copy listening
+// for the rest of the hold, so across a consumer's restarts (`docker restart`: the old proxy
+// stops, a new one asks again) the port is never without a listener: connections wait in the
+// backlog, and the kernel refuses every other bind of the port, even one with SO_REUSEADDR (a
+// listening socket is never shared that way). The next consumer receives the same socket.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "placeholder.hpp"
+#include "portsafe/unique_fd.hpp"
+
+namespace portsafe::supervisor {
+
+class HandoverListeners {
+ public:
+  // A copy of the listener bound to address (made, listening, on first use). Returns 0 or an
+  // errno value: EADDRINUSE also when another kept listener covers the address (a wildcard one
+  // and a specific one cannot both listen on a port).
+  int copy_for(const SocketAddress& address, UniqueFd& out);
+  bool empty() const noexcept { return listeners_.empty(); }
+
+ private:
+  std::map<std::string, UniqueFd> listeners_;  // by numeric bind address
+};
+
+// The text of address without its port ("0.0.0.0", "::1"): the key of a kept listener.
+std::string address_text(const SocketAddress& address);
+
+}  // namespace portsafe::supervisor
