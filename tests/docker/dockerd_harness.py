@@ -17,6 +17,7 @@ Modes (the three ways dockerd publishes a port):
   noproxy    "userland-proxy": false; dockerd binds the port itself and forwards with iptables
 """
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import portsafe_testlib
@@ -237,6 +239,15 @@ def status_label(ps, port, proto="tcp"):
     return None
 
 
+def held_port_named(ps, name, proto="tcp"):
+    """The port `portsafe status --json` shows labelled `name` (the job's only one)."""
+    r = ps.run([portsafe_testlib.program("portsafe"), "status", "--json"])
+    assert r.returncode == 0, r.stderr
+    ports = [e["port"] for e in json.loads(r.stdout) if e["proto"] == proto and e["label"].split(" ")[0] == name]
+    assert len(ports) == 1, r.stdout
+    return ports[0]
+
+
 def container_address(engine, container="c1"):
     return engine.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
                          container).stdout.strip()
@@ -269,3 +280,46 @@ def end_job(proc):
         proc.wait()
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # what a SIGKILLed launcher left in its group
+
+
+class PortThief:
+    """Binds `port` by number in a loop on a thread (0.0.0.0, 127.0.0.1, [::]) until stopped; with
+    reuse_listen, with SO_REUSEADDR and listen() as a consumer would. `stolen` lists every win."""
+
+    def __init__(self, port, reuse_listen):
+        self.port = port
+        self.reuse_listen = reuse_listen
+        self.stop = threading.Event()
+        self.stolen = []
+        self.attempts = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def try_bind(self, family, host):
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            if self.reuse_listen:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                s.bind((host, self.port))
+                s.listen(1)
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+                return False
+            return True
+
+    def run(self):
+        while not self.stop.is_set():
+            for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::")):
+                self.attempts += 1
+                if self.try_bind(family, host):
+                    self.stolen.append(f"{'SO_REUSEADDR+listen' if self.reuse_listen else 'plain bind'} on {host}")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
