@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "log_destination.hpp"
 #include "portsafe/log.hpp"
 #include "status_pipe.hpp"
 
@@ -124,6 +125,8 @@ ListenSocketOutcome obtain_listen_socket(const ProxyOptions& options) {
   const Protocol proto = options.proto == ProxyProtocol::udp ? Protocol::udp : Protocol::tcp;
   const auto port = static_cast<uint16_t>(options.host_port);
   HeldLookup held = acquire_held_socket(proto, port, supervisor_bind_address(options), proto == Protocol::tcp);
+  // The job's user reads the log of its own runtime root (dockerd discards our stderr).
+  if (held.socket) log_into_runtime_root(root_of_socket_path(held.socket->socket_path));
   for (const std::string& note : held.notes) log_warn("{}", note);
   if (held.socket) {
     std::string error = prepare_socket(held.socket->fd.get(), options);
