@@ -254,10 +254,10 @@ def container_address(engine, container="c1"):
 
 
 @contextlib.contextmanager
-def launched_job(ps, spec):
-    """A job that holds SPEC and sleeps (the test runs docker itself, by number)."""
+def launched_job(ps, spec, option="--port"):
+    """A job that holds SPEC (`option` SPEC) and sleeps (the test runs docker itself, by number)."""
     name = spec.split("/")[0]
-    proc = subprocess.Popen([portsafe_testlib.program("portsafe-run"), "--port", spec, "--", "/bin/sh", "-c",
+    proc = subprocess.Popen([portsafe_testlib.program("portsafe-run"), option, spec, "--", "/bin/sh", "-c",
                              f"echo {{{{{name}}}}} && exec sleep 600"],
                             env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
