@@ -22,7 +22,15 @@ int HandoverListeners::copy_for(const SocketAddress& address, UniqueFd& out) {
   auto it = listeners_.find(key);
   if (it == listeners_.end()) {
     UniqueFd made;
-    if (const int error = bind_consumer(Protocol::tcp, address, true, made); error != 0) return error;
+    int error = bind_consumer(Protocol::tcp, address, true, made);
+    if (error == EADDRINUSE && !listeners_.empty()) {
+      // The consumer moved to another address (127.0.0.1 before, 0.0.0.0 now): a kept listener
+      // on an overlapping address blocks the new one. Ours go; if a consumer still serves one
+      // of them, its copy keeps listening and the bind fails again, as it should.
+      listeners_.clear();
+      error = bind_consumer(Protocol::tcp, address, true, made);
+    }
+    if (error != 0) return error;
     it = listeners_.emplace(key, std::move(made)).first;
   }
   UniqueFd copy(::fcntl(it->second.get(), F_DUPFD_CLOEXEC, 0));

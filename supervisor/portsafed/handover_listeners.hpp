@@ -16,9 +16,9 @@ namespace portsafe::supervisor {
 
 class HandoverListeners {
  public:
-  // A copy of the listener bound to address (made, listening, on first use). Returns 0 or an
-  // errno value: EADDRINUSE also when another kept listener covers the address (a wildcard one
-  // and a specific one cannot both listen on a port).
+  // A copy of the listener bound to address (made, listening, on first use; kept listeners of
+  // overlapping addresses that no consumer serves any more give way). Returns 0 or an errno
+  // value (EADDRINUSE: the port listens elsewhere, e.g. a consumer serves another address).
   int copy_for(const SocketAddress& address, UniqueFd& out);
   bool empty() const noexcept { return listeners_.empty(); }
 
