@@ -23,11 +23,10 @@ int HandoverListeners::copy_for(const SocketAddress& address, UniqueFd& out) {
   if (it == listeners_.end()) {
     UniqueFd made;
     int error = bind_consumer(Protocol::tcp, address, true, made);
-    if (error == EADDRINUSE && !listeners_.empty()) {
-      // The consumer moved to another address (127.0.0.1 before, 0.0.0.0 now): a kept listener
-      // on an overlapping address blocks the new one. Ours go; if a consumer still serves one
-      // of them, its copy keeps listening and the bind fails again, as it should.
-      listeners_.clear();
+    if (error == EADDRINUSE && drop_family(address.family) > 0) {
+      // The consumer moved to another address (0.0.0.0 before, 127.0.0.1 now): a kept listener
+      // of the same family blocks the new one. Ours go; if a consumer still serves one of them,
+      // its copy keeps listening and the bind fails again, as it should.
       error = bind_consumer(Protocol::tcp, address, true, made);
     }
     if (error != 0) return error;
@@ -37,6 +36,21 @@ int HandoverListeners::copy_for(const SocketAddress& address, UniqueFd& out) {
   if (!copy) return errno;
   out = std::move(copy);
   return 0;
+}
+
+size_t HandoverListeners::drop_family(int family) {
+  size_t dropped = 0;
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    // The keys are numeric addresses: only IPv6 ones contain ':' (IPv6 listeners are V6ONLY).
+    const bool v6 = it->first.find(':') != std::string::npos;
+    if (v6 == (family == AF_INET6)) {
+      it = listeners_.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
 }
 
 }  // namespace portsafe::supervisor

@@ -17,12 +17,15 @@ namespace portsafe::supervisor {
 class HandoverListeners {
  public:
   // A copy of the listener bound to address (made, listening, on first use; kept listeners of
-  // overlapping addresses that no consumer serves any more give way). Returns 0 or an errno
+  // the same family that no consumer serves any more give way). Returns 0 or an errno
   // value (EADDRINUSE: the port listens elsewhere, e.g. a consumer serves another address).
   int copy_for(const SocketAddress& address, UniqueFd& out);
   bool empty() const noexcept { return listeners_.empty(); }
 
  private:
+  // Closes our listeners of one address family; returns how many.
+  size_t drop_family(int family);
+
   std::map<std::string, UniqueFd> listeners_;  // by numeric bind address
 };
 

@@ -47,3 +47,15 @@ def test_udp_refuses_cobinders_from_reservation(ps, portsafe_proxy):
         engine.docker("run", "-d", "--name", "c1", "-p", f"{job.port}:80/udp", IMAGE)
         assert wait_served(job.port, proto="udp")
         assert udp_echo("127.0.0.1", job.port, b"handed over") == b"handed over"
+
+
+def test_tcp_specific_host_ip_takes_over(ps, portsafe_proxy):
+    """-p 127.0.0.1:{{web}}:80: the wildcard listeners nobody serves give way to 127.0.0.1's."""
+    engine = portsafe_proxy
+    with launched_job(ps, "web", option="--handover") as job:
+        engine.docker("run", "-d", "--name", "c1", "-p", f"127.0.0.1:{job.port}:80", IMAGE)
+        assert wait_served(job.port)
+        with PortThief(job.port, reuse_listen=True) as reuse_thief:
+            engine.docker("restart", "-t", "1", "c1")
+            assert wait_served(job.port)
+        assert reuse_thief.attempts > 100 and not reuse_thief.stolen, reuse_thief.stolen[:3]
