@@ -25,6 +25,9 @@ def context(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=dockerd_harness.MODES)
 def engine(request, context):
+    # A file about one mode names it (DOCKERD_MODES), so no dockerd starts just to be skipped.
+    if request.param not in getattr(request.module, "DOCKERD_MODES", dockerd_harness.MODES):
+        pytest.skip(f"{request.module.__name__} is about other modes than {request.param}")
     env = dict(context.env)
     env["PORTSAFE_LOG"] = "info"  # what the proxy logs lands in the runtime root (docs/docker.md)
     with dockerd_harness.private_dockerd(request.param, env) as started:
@@ -43,3 +46,17 @@ def ps(context, engine):
         yield context
     finally:
         engine.remove_all_containers()
+
+
+# Where dockerd cannot run, the file's tests are skipped: the reason is said once, and the exit
+# status 77 makes ctest report the file as skipped (SKIP_RETURN_CODE in CMakeLists.txt) rather
+# than passed.
+def pytest_terminal_summary(terminalreporter):
+    reason = dockerd_harness.skip_reason()
+    if reason:
+        terminalreporter.write_line(reason)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if exitstatus == 0 and dockerd_harness.skip_reason():
+        session.exitstatus = 77

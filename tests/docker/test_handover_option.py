@@ -10,10 +10,11 @@ import pytest
 from dockerd_harness import IMAGE, PortThief, launched_job, tcp_echo, udp_echo, wait_served
 
 
+DOCKERD_MODES = ("portsafe",)  # --handover is for portsafe-docker-proxy
+
+
 @pytest.fixture
 def portsafe_proxy(engine):
-    if engine.mode != "portsafe":
-        pytest.skip("--handover is for portsafe-docker-proxy")
     return engine
 
 

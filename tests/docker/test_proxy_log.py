@@ -3,10 +3,10 @@
 runtime root instead (docs/docker.md, Logs)."""
 import os
 
-import pytest
-
 from dockerd_harness import docker_job, wait_served
 from portsafe_testlib import wait_for
+
+DOCKERD_MODES = ("portsafe",)
 
 
 def read(path):
@@ -18,8 +18,6 @@ def read(path):
 
 
 def test_proxy_lines_reach_the_runtime_root(ps, engine):
-    if engine.mode != "portsafe":
-        pytest.skip("portsafe-docker-proxy's own log")
     log = os.path.join(ps.runtime_dir, "portsafe-docker-proxy.log")
     with docker_job(ps, "web", "{{web}}:80") as job:
         assert wait_served(job.port)

@@ -10,6 +10,8 @@ import pytest
 
 from dockerd_harness import docker_job, udp_echo, wait_served
 
+DOCKERD_MODES = ("portsafe",)  # only portsafe-docker-proxy serves held UDP ports
+
 
 def cobind(host, port):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -25,8 +27,6 @@ def cobind(host, port):
 
 @pytest.mark.parametrize("publish", ["{{web}}:80/udp", "127.0.0.1:{{web}}:80/udp"])
 def test_reuseaddr_cobinder_refused(ps, engine, publish):
-    if engine.mode != "portsafe":
-        pytest.skip("only portsafe-docker-proxy serves held UDP ports")
     with docker_job(ps, "web/udp", publish) as job:
         for round_ in range(2):  # the first proxy, then the one after a restart
             assert wait_served(job.port, proto="udp")
