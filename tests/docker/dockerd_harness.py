@@ -79,7 +79,13 @@ class Dockerd:
         self.proc = None
 
     def arguments(self):
-        args = [DOCKERD, "--data-root", os.path.join(self.base, "data"), "--exec-root", os.path.join(self.base, "exec"),
+        # An empty config file of our own: the host's /etc/docker/daemon.json may set options
+        # our flags would conflict with (dockerd refuses to start then).
+        config = os.path.join(self.base, "daemon.json")
+        with open(config, "w") as f:
+            f.write("{}\n")
+        args = [DOCKERD, "--config-file", config,
+                "--data-root", os.path.join(self.base, "data"), "--exec-root", os.path.join(self.base, "exec"),
                 "--pidfile", os.path.join(self.base, "dockerd.pid"), "-H", f"unix://{self.socket}",
                 "--ip6tables=false", "--log-level", "warn"]
         if self.mode == "debian":
