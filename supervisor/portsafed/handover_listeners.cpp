@@ -7,7 +7,9 @@
 #include <cerrno>
 
 namespace portsafe::supervisor {
+namespace {
 
+// The text of address without its port ("0.0.0.0", "::1"): the key of a kept listener.
 std::string address_text(const SocketAddress& address) {
   char text[INET6_ADDRSTRLEN] = {};
   const void* raw = address.family == AF_INET
@@ -16,6 +18,8 @@ std::string address_text(const SocketAddress& address) {
   ::inet_ntop(address.family, raw, text, sizeof text);
   return text;
 }
+
+}  // namespace
 
 int HandoverListeners::copy_for(const SocketAddress& address, UniqueFd& out) {
   const std::string key = address_text(address);

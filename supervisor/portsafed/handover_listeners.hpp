@@ -20,7 +20,6 @@ class HandoverListeners {
   // the same family that no consumer serves any more give way). Returns 0 or an errno
   // value (EADDRINUSE: the port listens elsewhere, e.g. a consumer serves another address).
   int copy_for(const SocketAddress& address, UniqueFd& out);
-  bool empty() const noexcept { return listeners_.empty(); }
 
  private:
   // Closes our listeners of one address family; returns how many.
@@ -28,8 +27,5 @@ class HandoverListeners {
 
   std::map<std::string, UniqueFd> listeners_;  // by numeric bind address
 };
-
-// The text of address without its port ("0.0.0.0", "::1"): the key of a kept listener.
-std::string address_text(const SocketAddress& address);
 
 }  // namespace portsafe::supervisor
