@@ -11,6 +11,7 @@ held the port at the moment dockerd bound it.
 import argparse
 import collections
 import os
+import pathlib
 import sys
 import tempfile
 
@@ -31,7 +32,7 @@ def main():
     parser.add_argument("--restarts", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="restart-thief-") as tmp:
-        ps = portsafe_testlib.Context(__import__("pathlib").Path(tmp))
+        ps = portsafe_testlib.Context(pathlib.Path(tmp))
         try:
             for mode in dockerd_harness.MODES:
                 env = dict(ps.env)

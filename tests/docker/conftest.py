@@ -1,7 +1,6 @@
 """Fixtures of the real-Docker tier: one private dockerd per mode, shared by the tests of one file
 (ctest runs each file in its own namespaces), stopped with its containers at the end of the
 mode's tests. See dockerd_harness.py."""
-import os
 
 import pytest
 
