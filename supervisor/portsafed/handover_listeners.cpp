@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -19,12 +20,20 @@ std::string address_text(const SocketAddress& address) {
   return text;
 }
 
+void set_reusable(const UniqueFd& placeholder, bool reusable) {
+  if (!placeholder) return;
+  const int value = reusable ? 1 : 0;
+  ::setsockopt(placeholder.get(), SOL_SOCKET, SO_REUSEADDR, &value, sizeof value);
+}
+
 }  // namespace
 
-int HandoverListeners::copy_for(const SocketAddress& address, UniqueFd& out) {
+int HandoverListeners::copy_for(const SocketAddress& address, Placeholders& placeholders, UniqueFd& out) {
   const std::string key = address_text(address);
   auto it = listeners_.find(key);
   if (it == listeners_.end()) {
+    const UniqueFd& same_family = address.family == AF_INET6 ? placeholders.v6 : placeholders.v4;
+    set_reusable(same_family, true);  // our own listener binds beside it
     UniqueFd made;
     int error = bind_consumer(Protocol::tcp, address, true, made);
     if (error == EADDRINUSE && drop_family(address.family) > 0) {
@@ -33,9 +42,14 @@ int HandoverListeners::copy_for(const SocketAddress& address, UniqueFd& out) {
       // its copy keeps listening and the bind fails again, as it should.
       error = bind_consumer(Protocol::tcp, address, true, made);
     }
-    if (error != 0) return error;
+    if (error != 0) {
+      set_reusable(same_family, listeners_.empty());  // as it was: reusable until a handover
+      return error;
+    }
     it = listeners_.emplace(key, std::move(made)).first;
   }
+  set_reusable(placeholders.v4, false);
+  set_reusable(placeholders.v6, false);
   UniqueFd copy(::fcntl(it->second.get(), F_DUPFD_CLOEXEC, 0));
   if (!copy) return errno;
   out = std::move(copy);

@@ -19,7 +19,12 @@ class HandoverListeners {
   // A copy of the listener bound to address (made, listening, on first use; kept listeners of
   // the same family that no consumer serves any more give way). Returns 0 or an errno
   // value (EADDRINUSE: the port listens elsewhere, e.g. a consumer serves another address).
-  int copy_for(const SocketAddress& address, UniqueFd& out);
+  //
+  // Once a port has a kept listener its placeholders lose SO_REUSEADDR, so the address family or
+  // address no consumer serves (`-p 127.0.0.1:N:80` leaves [::]:N unserved) is closed too: no
+  // bind with SO_REUSEADDR passes a placeholder without it. The placeholder of the family being
+  // bound is made reusable again for the instant of that bind only (the supervisor's own bind).
+  int copy_for(const SocketAddress& address, Placeholders& placeholders, UniqueFd& out);
 
  private:
   // Closes our listeners of one address family; returns how many.

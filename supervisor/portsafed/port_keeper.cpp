@@ -299,7 +299,7 @@ Result<int> PortKeeper::acquire(const wire::Acquire& request, UniqueFd& socket_o
     return {};
   }
   const bool keep_listening = request.proto == Protocol::tcp && request.listen;
-  if (const int error = keep_listening ? held.listeners.copy_for(address, socket_out)
+  if (const int error = keep_listening ? held.listeners.copy_for(address, held.sockets, socket_out)
                                        : bind_consumer(request.proto, address, request.listen, socket_out);
       error != 0) {
     Result<int> r;

@@ -28,10 +28,11 @@ def test_restart_under_plain_bind_thief(ps, engine):
         assert not thief.stolen, thief.stolen
 
 
-def test_restart_under_reuseaddr_listen_thief(ps, engine):
+@pytest.mark.parametrize("publish", ["{{web}}:80", "127.0.0.1:{{web}}:80"])
+def test_restart_under_reuseaddr_listen_thief(ps, engine, publish):
     if engine.mode != "portsafe":
         pytest.skip("only a handed-over port stays listening across restarts (docs/docker.md, known limit)")
-    with docker_job(ps, "web", "{{web}}:80") as job:
+    with docker_job(ps, "web", publish) as job:
         assert wait_served(job.port)  # the first handover
         with PortThief(job.port, reuse_listen=True) as thief:
             restart_and_check(engine, job)
