@@ -34,6 +34,14 @@ run_bench shim "$bin/shim_churn_benchmark"
 run_bench acquire "$bin/bench_supervisor_acquire"
 run_bench launch "$bin/bench_run_launch"
 run_bench proxy "$bin/docker_proxy_benchmark"
+# Through real dockerd (three engines in namespaces of their own; skipped without docker.io).
+echo "benchmark-report: published ports through dockerd" >&2
+if [ -x /usr/sbin/dockerd ]; then
+  tests/lib/in_netns.sh python3 benchmarks/docker/dockerd_benchmark.py --prefix "$build/stage" \
+    ${quick:+--rounds 2 --bytes 20000000 --roundtrips 500} >"$raw/dockerd.txt" 2>"$raw/dockerd.err" || echo "(exit $?)" >>"$raw/dockerd.txt"
+else
+  echo "skipped: /usr/sbin/dockerd missing (apt-get install docker.io)" >"$raw/dockerd.txt"
+fi
 
 # Issue 13: the range under pressure. Plain programs, not Google Benchmark: each prints its own
 # side-by-side figures (churn: bare and portsafe-run alternately in one run).
@@ -110,5 +118,6 @@ section() {  # title, raw file
   section "Supervisor: acquire latency vs. a bare SCM_RIGHTS round trip" acquire.txt
   section "portsafe-run: added launch time (portsafe-run -- /bin/true vs. /bin/true)" launch.txt
   section "portsafe-docker-proxy vs. docker-proxy 20.10 vs. a direct connection" proxy.txt
+  section "Published ports through a real dockerd: docker-proxy 20.10, portsafe-docker-proxy, no userland proxy, direct" dockerd.txt
 } >docs/BENCHMARKS.md
 echo "benchmark-report: wrote docs/BENCHMARKS.md and docs/collisions.png" >&2

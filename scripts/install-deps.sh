@@ -13,6 +13,9 @@ packages=(
   python3 python3-pytest python3-pytest-xdist python3-portpicker
   iproute2 util-linux procps nodejs openjdk-17-jdk-headless nginx-light redis-server
   python3-gunicorn  # portsafe-run --listen: a real server that accepts LISTEN_FDS
+  # tests/docker: a private dockerd per test (never started as a service: see policy-rc.d below);
+  # images are imported from a rootfs holding static busybox
+  docker.io iptables busybox-static
   # benchmark report plot
   gnuplot-nox
 )
@@ -35,7 +38,7 @@ echo "install-deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Services that packages start on install (nginx, redis) are not wanted: tests start their own.
+# Services that packages start on install (nginx, redis, docker) are not wanted: tests start their own.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod +x /usr/sbin/policy-rc.d

@@ -62,6 +62,12 @@ bool table_in_this_namespace(const PortTable& table, const std::string& tag) {
 
 }  // namespace
 
+std::string port_name_of_label(const std::string& label) {
+  if (label.rfind("-> ", 0) == 0) return "";
+  const auto arrow = label.find(" -> ");
+  return arrow == std::string::npos ? label : label.substr(0, arrow);
+}
+
 HeldPortLease::~HeldPortLease() {
   if (annotated_ && client_) client_->annotate(wire::Annotate{proto_, port_, name_});
 }
@@ -107,7 +113,7 @@ HeldLookup acquire_held_socket(Protocol proto, uint16_t port, const std::string&
     const auto view = opened.table->view(proto, port);
     if (!view || view->state != SlotState::held) continue;
     const bool here = table_in_this_namespace(*opened.table, tag);
-    (here ? local : foreign).push_back(Candidate{std::move(opened.table), view->label});
+    (here ? local : foreign).push_back(Candidate{std::move(opened.table), port_name_of_label(view->label)});
   }
   for (auto* group : {&local, &foreign}) {
     for (const Candidate& candidate : *group) {

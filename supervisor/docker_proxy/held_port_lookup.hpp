@@ -49,6 +49,12 @@ struct HeldLookup {
   std::vector<std::string> notes;    // why candidates were skipped (logged at debug/warn)
 };
 
+// The job's name for a port from its label: dockerd starts two proxies for `-p N:80` (0.0.0.0
+// and ::), and the second finds the first one's "web -> 172.17.0.2:80"; taking that whole as the
+// name would label the port "web -> ... -> ..." (or only "-> ...") and restore "web -> ..." after
+// the container stops. "-> X" alone is an unnamed port.
+std::string port_name_of_label(const std::string& label);
+
 // Tables to look in, best first: PORTSAFE_RUNTIME_DIR's only when set; else every readable
 // /dev/shm/portsafe-<16 hex>, those whose root is in this network namespace first.
 std::vector<std::string> candidate_table_names();

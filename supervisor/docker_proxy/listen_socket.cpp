@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "log_destination.hpp"
 #include "portsafe/log.hpp"
 #include "status_pipe.hpp"
 
@@ -68,6 +69,17 @@ std::string prepare_socket(int fd, const ProxyOptions& options) {
   if (options.proto == ProxyProtocol::tcp && get_int_option(fd, SOL_SOCKET, SO_ACCEPTCONN) != 1) {
     if (::listen(fd, SOMAXCONN) != 0) return fmt::format("cannot listen on descriptor {}: {}", fd, std::strerror(errno));
   }
+  if (options.proto == ProxyProtocol::udp) {
+    // The supervisor's UDP socket is reusable (the wildcard one is the placeholder itself, bound
+    // so the job's consumer may bind over it). Once served, the kernel must refuse a co-binder:
+    // with SO_REUSEADDR on both, another process binding the same address would take every
+    // datagram of new clients (the last bound wins). The flag is read at each bind, so clearing
+    // it now closes the port to them while this socket (or the placeholder it shares) lives.
+    const int off = 0;
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &off, sizeof off) != 0) {
+      return fmt::format("cannot clear SO_REUSEADDR on descriptor {}: {}", fd, std::strerror(errno));
+    }
+  }
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
     return fmt::format("cannot make descriptor {} non-blocking: {}", fd, std::strerror(errno));
@@ -85,7 +97,9 @@ ListenSocketOutcome bind_own_socket(const ProxyOptions& options) {
     return out;
   }
   const int on = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  // As docker-proxy (Go sets SO_REUSEADDR on TCP listeners only): a reusable UDP socket would let
+  // another process bind the same address and receive the datagrams of new clients.
+  if (options.proto == ProxyProtocol::tcp) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   // Go's "tcp6"/"udp6" listeners are IPv6-only; docker-proxy binds IPv4 separately.
   if (options.host.family() == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&options.host.address), options.host.length) != 0 ||
@@ -111,6 +125,8 @@ ListenSocketOutcome obtain_listen_socket(const ProxyOptions& options) {
   const Protocol proto = options.proto == ProxyProtocol::udp ? Protocol::udp : Protocol::tcp;
   const auto port = static_cast<uint16_t>(options.host_port);
   HeldLookup held = acquire_held_socket(proto, port, supervisor_bind_address(options), proto == Protocol::tcp);
+  // The job's user reads the log of its own runtime root (dockerd discards our stderr).
+  if (held.socket) log_into_runtime_root(root_of_socket_path(held.socket->socket_path));
   for (const std::string& note : held.notes) log_warn("{}", note);
   if (held.socket) {
     std::string error = prepare_socket(held.socket->fd.get(), options);

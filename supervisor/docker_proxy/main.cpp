@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "listen_socket.hpp"
+#include "log_destination.hpp"
 #include "portsafe/environment.hpp"
 #include "portsafe/log.hpp"
 #include "proxy_options.hpp"
@@ -91,6 +92,9 @@ int serve(const ProxyOptions& options, int stop_fd) {
 int main(int argc, char** argv) {
   adopt_inherited_descriptors();  // before anything opens a descriptor that could land on 3 or 4
   set_log_identity("portsafe-docker-proxy");
+  // dockerd 20.10 gives us /dev/null as stderr: with PORTSAFE_RUNTIME_DIR known, log there from
+  // the start (else once the job's supervisor answers: listen_socket.cpp).
+  if (const char* root = std::getenv(env::kRuntimeDir); root != nullptr) log_into_runtime_root(root);
   set_log_level(parse_log_level(std::getenv(env::kLog)));
   const int stop_fd = block_stop_signals();
   if (stop_fd < 0) return fail("cannot watch SIGINT/SIGTERM (signalfd failed)");

@@ -298,7 +298,10 @@ Result<int> PortKeeper::acquire(const wire::Acquire& request, UniqueFd& socket_o
     socket_out = std::move(copy);
     return {};
   }
-  if (const int error = bind_consumer(request.proto, address, request.listen, socket_out); error != 0) {
+  const bool keep_listening = request.proto == Protocol::tcp && request.listen;
+  if (const int error = keep_listening ? held.listeners.copy_for(address, held.sockets, socket_out)
+                                       : bind_consumer(request.proto, address, request.listen, socket_out);
+      error != 0) {
     Result<int> r;
     r.error = bind_error(request.proto, request.port, error);
     return r;

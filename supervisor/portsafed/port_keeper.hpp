@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "handover_listeners.hpp"
 #include "placeholder.hpp"
 #include "portsafe/port_table.hpp"
 #include "portsafe/wire_protocol.hpp"
@@ -28,6 +29,8 @@ struct HeldPort {
   std::string label;
   SlotRef ref;  // invalid for ports outside the table's range (e.g. privileged ports)
   Placeholders sockets;
+  // TCP listeners kept once the port was handed over listening (see handover_listeners.hpp).
+  HandoverListeners listeners;
   int64_t since_ms = 0;
   // Non-zero: adopted from a supervisor that died (connection 0); dropped at this time unless its
   // job reserves the same port again first.

@@ -25,7 +25,7 @@ constexpr const char* kFooter =
     "\nCOMMAND's environment:\n"
     "  LD_PRELOAD               libportsafe.so first, then any inherited entries\n"
     "  PORTSAFE_JOB, PORTSAFE_JOB_ID, PORTSAFE_RUNTIME_DIR, PORTSAFE_RANGE (--range), PORTSAFE_LINGER (--linger)\n"
-    "  PORTSAFE_PORT_<NAME>     each --port/--listen port (NAME upper-cased, '-' -> '_')\n"
+    "  PORTSAFE_PORT_<NAME>     each --port/--listen/--handover port (NAME upper-cased, '-' -> '_')\n"
     "  LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID   with --listen: sockets at fd 3, 4, ... (systemd style)\n"
     "In COMMAND's arguments {{NAME}} becomes the port reserved as NAME, e.g.\n"
     "  portsafe-run --port db -- docker run -p {{db}}:5432 postgres\n"
@@ -47,7 +47,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 ParsedCommandLine parse_command_line(int argc, char** argv) {
   ParsedCommandLine parsed;
   RunOptions options;
-  std::vector<std::string> port_texts, listen_texts;
+  std::vector<std::string> port_texts, listen_texts, handover_texts;
   std::string range_text, linger_text;
 
   CLI::App app(kDescription, "portsafe-run");
@@ -71,6 +71,12 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   app.add_option("--listen", listen_texts,
                  "As --port, and pass the bound socket (listening, for TCP) to COMMAND by socket activation, "
                  "from fd 3 in --listen order")
+      ->type_name("NAME[/udp]")
+      ->allow_extra_args(false);
+  app.add_option("--handover", handover_texts,
+                 "As --port, for a consumer that takes the socket from the supervisor (portsafe-docker-proxy): "
+                 "held listening (TCP) or not reusable (UDP) from the start, so nothing else can bind it, "
+                 "not even with SO_REUSEADDR")
       ->type_name("NAME[/udp]")
       ->allow_extra_args(false);
   app.add_option("--job", options.job, "Job id shown by `portsafe status` (default: see below)")->type_name("ID");
@@ -114,6 +120,11 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       if (!spec.ok()) return fail(spec.error);
       options.ports.push_back(std::move(*spec.value));
     }
+  }
+  for (const std::string& text : handover_texts) {
+    auto spec = parse_port_spec(text, false, true);
+    if (!spec.ok()) return fail(spec.error);
+    options.ports.push_back(std::move(*spec.value));
   }
   if (auto duplicate = find_duplicate_name(options.ports)) return fail(*duplicate);
   if (app.count("--job") > 0) {

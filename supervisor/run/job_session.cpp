@@ -25,6 +25,34 @@ std::string describe(const wire::ErrorReply& error) {
   return fmt::format("{} ({})", error.message, wire::error_code_name(error.code));
 }
 
+// --handover: asks the supervisor for the port's sockets as its consumer would, so that from now
+// on it keeps the TCP port listening (handover_listeners in portsafed) and the UDP placeholders
+// (the sockets handed over) refuse co-binders; the copies received here are closed at once.
+// IPv6 is best effort: a host without it has no [::] side to close.
+std::string close_for_handover(SupervisorClient& client, const HeldPort& held) {
+  for (const char* address : {"0.0.0.0", "::"}) {
+    wire::Acquire request;
+    request.proto = held.spec.proto;
+    request.port = held.port;
+    request.bind_address = address;
+    request.listen = held.spec.proto == Protocol::tcp;
+    auto acquired = client.acquire(request);
+    if (!acquired.ok()) {
+      if (std::string_view(address) == "::") {
+        log_debug("--handover {}: no IPv6 side ({})", held.spec.name, describe(acquired.error));
+        continue;
+      }
+      return fmt::format("cannot hold --handover {} (port {}) for its consumer: {}", held.spec.name, held.port,
+                         describe(acquired.error));
+    }
+    if (held.spec.proto == Protocol::udp) {
+      const int off = 0;
+      ::setsockopt(acquired.value->fd.get(), SOL_SOCKET, SO_REUSEADDR, &off, sizeof off);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 void set_io_timeout(int fd, int seconds) {
@@ -127,6 +155,13 @@ SessionResult try_open_session(const std::string& root, const std::string& job_n
       return result;
     }
     session.sockets.push_back(std::move(acquired.value->fd));
+  }
+  for (const HeldPort& held : session.ports) {
+    if (!held.spec.handover) continue;
+    if (std::string error = close_for_handover(*session.client, held); !error.empty()) {
+      result.error = std::move(error);
+      return result;
+    }
   }
   set_io_timeout(session.client->fd(), 0);
   result.session = std::move(session);

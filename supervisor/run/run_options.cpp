@@ -18,11 +18,12 @@ bool is_name_char(char c) {
 
 }  // namespace
 
-Checked<PortSpec> parse_port_spec(std::string_view text, bool listen) {
-  const char* option = listen ? "--listen" : "--port";
+Checked<PortSpec> parse_port_spec(std::string_view text, bool listen, bool handover) {
+  const char* option = handover ? "--handover" : listen ? "--listen" : "--port";
   Checked<PortSpec> out;
   PortSpec spec;
   spec.listen = listen;
+  spec.handover = handover;
   std::string_view name = text;
   if (const auto slash = text.find('/'); slash != std::string_view::npos) {
     name = text.substr(0, slash);

@@ -17,6 +17,9 @@ struct PortSpec {
   std::string name;
   Protocol proto = Protocol::tcp;
   bool listen = false;  // --listen: pass the socket to COMMAND by socket activation
+  // --handover: the consumer takes the socket from the supervisor (portsafe-docker-proxy), so the
+  // port is closed to every other bind from reservation on (TCP listening, UDP not reusable).
+  bool handover = false;
 };
 
 struct RunOptions {
@@ -40,7 +43,7 @@ struct Checked {
 };
 
 // "NAME" or "NAME/tcp" or "NAME/udp"; NAME is [A-Za-z0-9_-]+.
-Checked<PortSpec> parse_port_spec(std::string_view text, bool listen);
+Checked<PortSpec> parse_port_spec(std::string_view text, bool listen, bool handover = false);
 
 // NAME as it appears in the environment: upper-cased, '-' becomes '_' ("db-main" -> "DB_MAIN").
 std::string port_env_key(std::string_view name);

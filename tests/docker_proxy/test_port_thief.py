@@ -3,8 +3,9 @@
 Thieves run in a loop for the whole sequence: plain binds (wildcard and loopback, TCP) and port-0
 binds and outgoing connects that let the kernel choose. A thief that binds with SO_REUSEADDR and
 listens looks exactly like the intended consumer to the kernel; it is kept out by the listening
-socket while the proxy serves, so it runs while the proxy serves (see docs/docker.md, "What
-portsafe guarantees")."""
+socket while the proxy serves, so it runs while the proxy serves here; between two proxies the
+supervisor keeps the handed-over socket listening, which tests/docker/test_restart_thieves.py
+checks through a real dockerd (see docs/docker.md, "What portsafe guarantees")."""
 import errno
 import socket
 import threading

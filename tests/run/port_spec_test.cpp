@@ -1,4 +1,4 @@
-// --port/--listen specs, duplicate names, --linger and --job checks: bad input gets one line.
+// --port/--listen/--handover specs, duplicate names, --linger and --job checks: bad input gets one line.
 #include <gtest/gtest.h>
 
 #include "run/run_options.hpp"
@@ -29,6 +29,17 @@ TEST(RunPortSpec, BadNamesAndProtocolsAreRefused) {
     EXPECT_EQ(spec.error.find('\n'), std::string::npos);
     EXPECT_NE(spec.error.find("--port"), std::string::npos) << spec.error;
   }
+}
+
+TEST(RunPortSpec, HandoverIsMarkedAndNamedInErrors) {
+  auto spec = parse_port_spec("web/udp", false, true);
+  ASSERT_TRUE(spec.ok()) << spec.error;
+  EXPECT_TRUE(spec.value->handover);
+  EXPECT_FALSE(spec.value->listen);
+  EXPECT_EQ(spec.value->proto, Protocol::udp);
+  EXPECT_FALSE(parse_port_spec("web", false).value->handover);
+  auto bad = parse_port_spec("a b", false, true);
+  EXPECT_NE(bad.error.find("--handover"), std::string::npos) << bad.error;
 }
 
 TEST(RunPortSpec, EnvironmentKey) {

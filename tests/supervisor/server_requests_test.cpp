@@ -152,6 +152,42 @@ TEST_F(Requests, AcquireHandsOverAListeningSocketAndKeepsThePortHeld) {
   EXPECT_TRUE(client()->acquire(wire::Acquire{Protocol::tcp, port, "", true}).ok());
 }
 
+// A consumer that binds with SO_REUSEADDR and listens, as a thief could between two consumers.
+int reuse_listen_error(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int on = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return errno;
+  return ::listen(fd.get(), 1) == 0 ? 0 : errno;
+}
+
+TEST_F(Requests, HandedOverListenerStaysListeningBetweenConsumers) {
+  start_supervisor();
+  auto c = job_client("ci");
+  const auto reserved = c->reserve({{"web", Protocol::tcp, 0}});
+  ASSERT_TRUE(reserved.ok());
+  const uint16_t port = reserved.value->ports[0].port;
+  EXPECT_EQ(reuse_listen_error(port), 0);  // before any handover the kernel lets such a bind in
+  auto first = client()->acquire(wire::Acquire{Protocol::tcp, port, "", true});
+  ASSERT_TRUE(first.ok()) << first.error.message;
+  first.value->fd.reset();  // the consumer exits (a proxy's restart)
+  EXPECT_EQ(reuse_listen_error(port), EADDRINUSE);
+  UniqueFd waiting(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(waiting.get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);  // in the backlog
+  auto second = client()->acquire(wire::Acquire{Protocol::tcp, port, "", true});
+  ASSERT_TRUE(second.ok()) << second.error.message;
+  UniqueFd accepted(::accept4(second.value->fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  EXPECT_TRUE(accepted) << "the connection made between consumers was not kept for the next one";
+}
+
 TEST_F(Requests, AcquireUdpHandsOverThePlaceholderWithoutStaleDatagrams) {
   start_supervisor();
   auto c = job_client("ci");
