@@ -189,18 +189,9 @@ def docker_job(ps, spec, publish, container="c1", extra_run_args=()):
     PUBLISH ...; echo PORT; exec sleep'` (PUBLISH uses {{NAME}}, e.g. "{{web}}:80"). The job
     ends (SIGTERM, its sleep with it) when the block does; its own session, so a test that
     SIGKILLs portsafe-run can still end the rest."""
-    name = spec.split("/")[0]
     run = " ".join([DOCKER, "run", "-d", "--name", container, "-p", publish, *extra_run_args, IMAGE])
-    proc = subprocess.Popen([portsafe_testlib.program("portsafe-run"), "--port", spec, "--", "/bin/sh", "-c",
-                             f"{run} >/dev/null && echo {{{{{name}}}}} && exec sleep 600"],
-                            env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        line = portsafe_testlib.first_line(proc, timeout=60).strip()
-        assert line.isdigit(), f"job did not start: {line!r} {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
-        yield DockerJob(proc, int(line))
-    finally:
-        end_job(proc)
+    with sleeping_job(ps, "--port", spec, f"{run} >/dev/null && ", timeout=60) as job:
+        yield job
 
 
 def tcp_echo(host, port, payload=b"ping\n", timeout=5.0):
@@ -262,14 +253,22 @@ def container_address(engine, container="c1"):
 @contextlib.contextmanager
 def launched_job(ps, spec, option="--port"):
     """A job that holds SPEC (`option` SPEC) and sleeps (the test runs docker itself, by number)."""
+    with sleeping_job(ps, option, spec, "", timeout=30) as job:
+        yield job
+
+
+@contextlib.contextmanager
+def sleeping_job(ps, option, spec, before, timeout):
+    """portsafe-run OPTION SPEC -- sh -c 'BEFORE echo {{NAME}} && exec sleep 600': the job's port,
+    read from its first line, until the block ends (end_job)."""
     name = spec.split("/")[0]
     proc = subprocess.Popen([portsafe_testlib.program("portsafe-run"), option, spec, "--", "/bin/sh", "-c",
-                             f"echo {{{{{name}}}}} && exec sleep 600"],
+                             f"{before}echo {{{{{name}}}}} && exec sleep 600"],
                             env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        line = portsafe_testlib.first_line(proc, timeout=30).strip()
-        assert line.isdigit(), f"job did not start: {line!r}"
+        line = portsafe_testlib.first_line(proc, timeout=timeout).strip()
+        assert line.isdigit(), f"job did not start: {line!r} {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}"
         yield DockerJob(proc, int(line))
     finally:
         end_job(proc)
