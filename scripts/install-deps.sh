@@ -13,6 +13,7 @@ packages=(
   python3 python3-pytest python3-pytest-xdist python3-portpicker
   iproute2 util-linux procps nodejs openjdk-17-jdk-headless nginx-light redis-server
   python3-gunicorn  # portsafe-run --listen: a real server that accepts LISTEN_FDS
+  golang-go  # seccomp interception: Go workers and a `go test` binary LD_PRELOAD never reaches
   # benchmark report plot
   gnuplot-nox
 )
