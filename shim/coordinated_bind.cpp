@@ -6,6 +6,8 @@
 #include <cerrno>
 
 #include "claim_lifecycle.hpp"
+#include "portsafe/bind_rules.hpp"
+#include "portsafe/unnotified_bind.hpp"
 #include "real_libc.hpp"
 #include "shim_log.hpp"
 #include "shim_state.hpp"
@@ -15,146 +17,70 @@
 namespace portsafe::shim {
 namespace {
 
-// How many ports an outsider (a process without the shim) may turn us away from in one pick
-// before we stop trying and let the kernel choose.
-constexpr int kMaxOutsiderRetries = 64;
-constexpr int kOn = 1;
 
 int passthrough(int fd, const struct sockaddr* addr, socklen_t length) noexcept {
   return real().bind(fd, addr, length);
 }
 
-uint16_t port_of(const SlotRef& ref) noexcept {
-  const PortRange range = g_state.table->range();
-  return static_cast<uint16_t>(range.low + ref.index % range.size());
-}
+// The program's socket as the core's claim rules see it. Its binds go through the seccomp
+// filter's allow rule: the rules were applied here, a notification would apply them twice.
+class ShimSite final : public BindSite {
+ public:
+  explicit ShimSite(int fd) noexcept : fd_(fd) {}
 
-// Records a successful claim on fd; a claim the fd carried before (its socket closed where we
-// could not see it) is released now.
-void remember(int fd, const SlotRef& ref, uint16_t port) noexcept {
-  const FdClaim previous = track_fd(fd, FdClaim{ref, port});
-  if (previous.valid()) release_claim(previous);
-}
-
-// The range is exhausted (or outsiders hold every port we tried): the kernel chooses, and the
-// table counts it so `portsafe status` can show it.
-int fall_back(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, bool full) noexcept {
-  if (full) g_state.table->count_full_range();
-  g_state.table->count_fallback();
-  if (first_time(full ? Once::range_full : Once::fallback_bind)) {
-    log_line(LogLevel::warn,
-             "{} range {}-{} {}; letting the kernel choose this port (widen PORTSAFE_RANGE or run fewer jobs)",
-             protocol_name(proto), g_state.job_range.low, g_state.job_range.high,
-             full ? "is full" : "is taken by programs running without portsafe");
-  } else {
-    log_line(LogLevel::info, "{} range full: letting the kernel choose", protocol_name(proto));
+  int bind(const struct sockaddr* addr, socklen_t length) noexcept override {
+    return bind_unnotified(fd_, addr, length) == 0 ? 0 : errno;
   }
-  return passthrough(fd, addr, length);
-}
+  std::optional<int> int_option(int level, int name) noexcept override { return shim::int_option(fd_, level, name); }
+  void set_int_option(int level, int name, int value) noexcept override {
+    shim::set_int_option(fd_, level, name, value);
+    note_socket_option(fd_, level, name, &value, sizeof value);
+  }
+  // Records a successful claim on fd; a claim the fd carried before (its socket closed where we
+  // could not see it) is released now.
+  void remember(const SlotRef& ref, uint16_t port) noexcept override {
+    const FdClaim previous = track_fd(fd_, FdClaim{ref, port});
+    if (previous.valid()) release_claim(previous);
+  }
+  void note(const BindNote& note) noexcept override;
 
-enum class Pick { bound, failed, full, outsiders };
+ private:
+  int fd_;
+};
 
-// Claims a port, binds it, and tries the next one when an outsider already has it.
-Pick pick_and_bind(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, int& error) noexcept {
-  PortTable& table = *g_state.table;
-  const PortRange range = g_state.job_range;
-  uint32_t offset = g_state.start_offset.load(std::memory_order_relaxed);
-  bool reaped = false;
-  for (int outsiders = 0; outsiders < kMaxOutsiderRetries;) {
-    const SlotRef ref = table.claim_any(proto, range, offset, g_state.claimant);
-    if (!ref.valid()) {
-      // Full: reclaim what dead processes and expired lingers left, once, then give up.
-      if (!reaped && table.reap(monotonic_ms()) > 0) {
-        reaped = true;
-        continue;
+void ShimSite::note(const BindNote& note) noexcept {
+  const char* proto = protocol_name(note.proto);
+  switch (note.event) {
+    case BindEvent::picked:
+      log_line(LogLevel::info, "bind {} port 0 -> picked {}", proto, note.port);
+      break;
+    case BindEvent::outsider_skipped:
+      log_line(LogLevel::debug, "{} port {} is in use outside portsafe; trying the next", proto, note.port);
+      break;
+    case BindEvent::fallback_full:
+    case BindEvent::fallback_outsiders: {
+      const bool full = note.event == BindEvent::fallback_full;
+      if (first_time(full ? Once::range_full : Once::fallback_bind)) {
+        log_line(LogLevel::warn,
+                 "{} range {}-{} {}; letting the kernel choose this port (widen PORTSAFE_RANGE or run fewer jobs)",
+                 proto, note.range.low, note.range.high,
+                 full ? "is full" : "is taken by programs running without portsafe");
+      } else {
+        log_line(LogLevel::info, "{} range full: letting the kernel choose", proto);
       }
-      return Pick::full;
+      break;
     }
-    const uint16_t port = port_of(ref);
-    sockaddr_storage chosen{};
-    const socklen_t chosen_length = copy_with_port(addr, length, port, chosen);
-    if (real().bind(fd, reinterpret_cast<const sockaddr*>(&chosen), chosen_length) == 0) {
-      remember(fd, ref, port);
-      log_line(LogLevel::info, "bind {} port 0 -> picked {}", protocol_name(proto), port);
-      return Pick::bound;
-    }
-    error = errno;
-    table.drop(ref, g_state.claimant.process);
-    if (error != EADDRINUSE) return Pick::failed;
-    // Someone outside portsafe has this port: continue the scan after it.
-    log_line(LogLevel::debug, "{} port {} is in use outside portsafe; trying the next", protocol_name(proto), port);
-    offset = static_cast<uint32_t>(port - range.low + 1);
-    ++outsiders;
-  }
-  return Pick::outsiders;
-}
-
-int bind_any_port(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto,
-                  const std::optional<SocketFacts>& facts, int saved_errno) noexcept {
-  // The program asked the kernel to pick at connect() time: that is connect()'s business.
-  const bool no_port = facts ? facts->bind_address_no_port
-                             : int_option(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT).value_or(0) != 0;
-  if (no_port) return passthrough(fd, addr, length);
-  // With SO_REUSEADDR the pick could share a port with an outsider's reuse socket; clear it for
-  // the pick and give the program its setting back afterwards.
-  const bool reuse = facts ? facts->reuse_address : int_option(fd, SOL_SOCKET, SO_REUSEADDR).value_or(0) != 0;
-  if (reuse) set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 0);
-  int error = 0;
-  const Pick pick = pick_and_bind(fd, addr, length, proto, error);
-  if (reuse) set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-  switch (pick) {
-    case Pick::bound:
-      errno = saved_errno;
-      return 0;
-    case Pick::failed:
-      errno = error;
-      return -1;
-    case Pick::full:
-    case Pick::outsiders:
+    case BindEvent::claimed:
+      log_line(LogLevel::info, "bind {} port {}: claimed for the job", proto, note.port);
+      break;
+    case BindEvent::own_held:
+      log_line(LogLevel::info, "bind {} port {}: held for this job; SO_REUSEADDR set", proto, note.port);
+      break;
+    case BindEvent::other_job:
+      log_line(LogLevel::info, "bind {} port {} refused (EADDRINUSE): job '{}' (pid {}) holds it", proto, note.port,
+               static_cast<const char*>(note.holder->job_name), note.holder->pid);
       break;
   }
-  const int rc = fall_back(fd, addr, length, proto, pick == Pick::full);
-  if (rc == 0) errno = saved_errno;
-  return rc;
-}
-
-int bind_given_port(int fd, const struct sockaddr* addr, socklen_t length, Protocol proto, uint16_t port,
-                    int saved_errno) noexcept {
-  PortTable& table = *g_state.table;
-  const PortClaim claim = table.claim_port(proto, port, g_state.claimant);
-  switch (claim.result) {
-    case ClaimResult::claimed: {
-      if (real().bind(fd, addr, length) != 0) {
-        // A takeover of the job's own linger gives the linger back: the number may still be
-        // waiting for its real user, and freeing it would hand it to any other job.
-        const int error = errno;
-        table.restore_linger(claim, g_state.claimant.process);
-        errno = error;
-        return -1;
-      }
-      remember(fd, claim.ref, port);
-      log_line(LogLevel::info, "bind {} port {}: claimed for the job", protocol_name(proto), port);
-      errno = saved_errno;
-      return 0;
-    }
-    case ClaimResult::own_held:
-      // The supervisor's placeholder holds it for this job with SO_REUSEADDR: the program may
-      // take it only with SO_REUSEADDR too. The slot stays the supervisor's; nothing to track.
-      set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-      note_socket_option(fd, SOL_SOCKET, SO_REUSEADDR, &kOn, sizeof kOn);
-      log_line(LogLevel::info, "bind {} port {}: held for this job; SO_REUSEADDR set", protocol_name(proto), port);
-      return passthrough(fd, addr, length);
-    case ClaimResult::other_job:
-      log_line(LogLevel::info, "bind {} port {} refused (EADDRINUSE): job '{}' (pid {}) holds it",
-               protocol_name(proto), port, static_cast<const char*>(claim.holder.job_name), claim.holder.pid);
-      errno = EADDRINUSE;
-      return -1;
-    case ClaimResult::own_claim:
-    case ClaimResult::excluded:
-    case ClaimResult::out_of_range:
-      break;
-  }
-  return passthrough(fd, addr, length);
 }
 
 }  // namespace
@@ -164,7 +90,8 @@ bool in_own_process() noexcept {
 }
 
 int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noexcept {
-  // A vfork child shares our memory but is not us: it must not claim in our name.
+  // A vfork child shares our memory but is not us: it must not claim in our name (under the
+  // seccomp tier, portsafe-run claims for it).
   if (!shim_active() || !in_own_process()) return passthrough(fd, addr, length);
   const int saved_errno = errno;
   const auto port = inet_address_port(addr, length);
@@ -172,9 +99,23 @@ int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noex
   // Facts noted at socket()/setsockopt() spare four getsockopt() calls; else ask the kernel.
   const std::optional<SocketFacts> facts = known_socket_facts(fd);
   const auto proto = facts ? facts->proto : inet_socket_protocol(fd);
-  if (!proto) return passthrough(fd, addr, length);
-  if (*port == 0) return bind_any_port(fd, addr, length, *proto, facts, saved_errno);
-  return bind_given_port(fd, addr, length, *proto, *port, saved_errno);
+  // Not TCP/UDP (raw, SCTP...): nobody coordinates it, and the handler need not be asked either.
+  if (!proto) return bind_unnotified(fd, addr, length);
+  BindRequest request;
+  request.addr = addr;
+  request.length = length;
+  request.proto = *proto;
+  request.port = *port;
+  if (facts) {
+    request.reuse_address = facts->reuse_address;
+    request.bind_address_no_port = facts->bind_address_no_port;
+  }
+  const BindScope scope{*g_state.table, g_state.job_range, g_state.claimant,
+                        g_state.start_offset.load(std::memory_order_relaxed)};
+  ShimSite site(fd);
+  const int error = coordinated_inet_bind(scope, request, site);
+  errno = error == 0 ? saved_errno : error;
+  return error == 0 ? 0 : -1;
 }
 
 }  // namespace portsafe::shim
