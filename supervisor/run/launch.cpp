@@ -8,6 +8,9 @@
 
 #include <cerrno>
 
+#include "intercept/bind_filter.hpp"
+#include "intercept/listener_transfer.hpp"
+
 namespace portsafe::run {
 namespace {
 
@@ -46,6 +49,9 @@ struct ChildStart {
   char* const* sh_argv;
   int error_fd;
   pid_t parent;  // portsafe-run
+  int filter_channel;  // -1: no seccomp tier
+  bool set_no_new_privs;
+  bool require_filter;
 };
 
 // The child's whole life before exec: async-signal-safe calls only, no allocation (it may share
@@ -66,6 +72,14 @@ int run_child(void* arg) {
     }
   }
   if (start.listen_pid != nullptr) fill_listen_pid(start.listen_pid, static_cast<long>(::getpid()));
+  // Last before exec, so nothing of ours pays a notification. The listener is close-on-exec.
+  if (start.filter_channel >= 0) {
+    const intercept::FilterInstall install = intercept::install_bind_filter(start.set_no_new_privs);
+    intercept::send_listener(start.filter_channel, install);
+    if (install.listener >= 0) ::close(install.listener);
+    // EBUSY: an outer job's filter already has the listener, and it serves us too.
+    if (install.listener < 0 && start.require_filter && install.error != EBUSY) ::_exit(125);
+  }
   ::execve(start.path, start.argv, start.envp);
   if (errno == ENOEXEC) ::execve(start.sh_argv[0], start.sh_argv, start.envp);
   const int error = errno;
@@ -132,8 +146,18 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
   std::vector<char*> sh_argv = pointers_to(sh_args);
   char* listen_pid = plan.environment.listen_pid_index ? envp[*plan.environment.listen_pid_index] : nullptr;
 
+  UniqueFd filter_channel;
+  if (plan.filter_channel) {
+    filter_channel = lift(plan.filter_channel.get(), floor);
+    if (!filter_channel) {
+      result.exec_errno = errno;
+      return result;
+    }
+    plan.filter_channel.reset();
+  }
   ChildStart start{&child_mask, count, {}, listen_pid, plan.path.c_str(), argv.data(), envp.data(), sh_argv.data(),
-                   error_write.get(), ::getpid()};
+                   error_write.get(), ::getpid(), filter_channel ? filter_channel.get() : -1, plan.set_no_new_privs,
+                   plan.require_filter};
   std::vector<int> source_numbers;
   for (const UniqueFd& fd : sources) source_numbers.push_back(fd.get());
   start.sources = source_numbers.data();
@@ -145,6 +169,7 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
 
   result.pid = pid;
   error_write.reset();
+  filter_channel.reset();  // the child's end: receive_listener then sees EOF if it sent nothing
   int child_errno = 0;
   ssize_t n;
   do {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "intercept/intercept_mode.hpp"
 #include "portsafe/port_range.hpp"
 #include "portsafe/port_table.hpp"
 
@@ -24,6 +25,7 @@ struct RunOptions {
   std::string job;              // empty: from the CI environment or the outer job
   std::optional<PortRange> range;
   std::optional<uint32_t> linger_seconds;
+  intercept::InterceptMode intercept = intercept::InterceptMode::automatic;  // --intercept
   bool print = false;
   bool quiet = false;
   bool verbose = false;

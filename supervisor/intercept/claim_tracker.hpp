@@ -1,0 +1,55 @@
+// The claims the seccomp handler made for the job, each tied to its socket by inode. The handler
+// (portsafe-run) owns them: the program's close() is a raw syscall nobody sees, so a claim ends
+// when the kernel's socket table (SocketCensus) no longer lists its socket — checked on a short
+// timer and before a pick declares the range full — or when portsafe-run ends the job.
+//
+// Used or not, decided as the shim does, from what the kernel shows while the socket lives: a
+// connection on the port (ESTABLISHED or later states, an accepted child of a listener, TIME_WAIT)
+// or a connected or busy UDP socket marks the claim used, and its end frees the port; a socket
+// never seen carrying traffic (bound, listened on, closed: `bind 0`, read the number, hand it on)
+// lingers for the job. A connection too short to fall between two looks is missed; the port then
+// lingers, which is the safe side.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "intercept/socket_census.hpp"
+#include "portsafe/port_table.hpp"
+
+namespace portsafe::intercept {
+
+struct TrackedClaim {
+  SlotRef ref;
+  Protocol proto = Protocol::tcp;
+  uint16_t port = 0;
+  uint64_t inode = 0;
+  bool used = false;
+};
+
+class ClaimTracker {
+ public:
+  ClaimTracker(PortTable& table, ProcessIdentity owner);
+
+  void add(const TrackedClaim& claim);
+  bool empty() const noexcept { return claims_.empty(); }
+  size_t size() const noexcept { return claims_.size(); }
+  bool tracks_inode(uint64_t inode) const noexcept;
+
+  // Looks at the kernel's sockets: marks use, releases the claims whose socket is gone. Returns
+  // how many were released.
+  size_t sweep();
+  // The job is over: every claim is released (used: free; unused: lingers for the job).
+  void release_all();
+
+ private:
+  void release(const TrackedClaim& claim);
+
+  PortTable& table_;
+  ProcessIdentity owner_;
+  SocketCensus census_;
+  bool census_sees_bound_tcp_ = false;
+  std::vector<TrackedClaim> claims_;
+};
+
+}  // namespace portsafe::intercept

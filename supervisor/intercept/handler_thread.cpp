@@ -1,0 +1,47 @@
+#include "intercept/handler_thread.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <exception>
+
+#include "portsafe/log.hpp"
+
+namespace portsafe::intercept {
+
+HandlerThread::HandlerThread(std::unique_ptr<PortTable> table, UniqueFd listener, HandlerSettings settings)
+    : table_(std::move(table)),
+      handler_(std::make_unique<BindHandler>(std::move(listener), *table_, std::move(settings))),
+      stop_event_(::eventfd(0, EFD_CLOEXEC)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+HandlerThread::~HandlerThread() { stop(); }
+
+void HandlerThread::stop() {
+  if (!thread_.joinable()) return;
+  const uint64_t one = 1;
+  (void)!::write(stop_event_.get(), &one, sizeof one);
+  thread_.join();
+}
+
+void HandlerThread::run() {
+  std::string reason;
+  try {
+    reason = handler_->serve(stop_event_.get());
+  } catch (const std::exception& e) {
+    reason = e.what();
+  } catch (...) {
+    reason = "unexpected failure";
+  }
+  // Closing the listener is what keeps the job from hanging: every bind waiting for an answer,
+  // and every later one, fails with ENOSYS.
+  handler_.reset();
+  if (!reason.empty()) {
+    log_error("the seccomp bind handler stopped ({}); binds in this job now fail with ENOSYS "
+              "(function not implemented); rerun with --intercept preload",
+              reason);
+  }
+}
+
+}  // namespace portsafe::intercept
