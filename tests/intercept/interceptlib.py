@@ -4,10 +4,13 @@ dynamic shell inside `portsafe-run --intercept seccomp`, and the checks made on 
 import contextlib
 import json
 import os
+import queue
 import re
 import shlex
 import signal
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -141,3 +144,63 @@ def status_entries(ps):
     out = ps.run([tl.program("portsafe"), "status", "--json"], timeout=30)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
+
+
+def descendants(pid):
+    """Every live descendant of pid (from /proc/PID/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    children = [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
+def command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+class LineReader:
+    """Reads a process's stdout (text) on a thread, so a test waits for lines with a bound and a
+    blocked read never hangs it."""
+
+    def __init__(self, proc):
+        self.lines = queue.Queue()
+        self.ended = False
+        threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True).start()
+
+    def _pump(self, stream):
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def until(self, predicate, timeout):
+        """Lines read until one satisfies predicate, the stream ends (self.ended) or timeout passes."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while not self.ended:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                self.ended = True
+                break
+            seen.append(line)
+            if predicate(line):
+                break
+        return seen
