@@ -4,8 +4,8 @@
 // timer and before a pick declares the range full — or when portsafe-run ends the job.
 //
 // Used or not, decided as the shim does, from what the kernel shows while the socket lives: a
-// connection on the port (ESTABLISHED or later states, an accepted child of a listener, TIME_WAIT)
-// or a connected or busy UDP socket marks the claim used, and its end frees the port; a socket
+// connection on the port (ESTABLISHED or a later state, on the socket or an accepted child of a
+// listener) or a connected or busy UDP socket marks the claim used, and its end frees the port; a socket
 // never seen carrying traffic (bound, listened on, closed: `bind 0`, read the number, hand it on)
 // lingers for the job. A connection too short to fall between two looks is missed; the port then
 // lingers, which is the safe side.

@@ -107,6 +107,8 @@ bool SocketCensus::sees_bound_tcp_sockets() {
 }
 
 bool shows_use(const CensusEntry& entry, Protocol proto) noexcept {
+  // TIME_WAIT and request sockets (no inode) may be left by an earlier owner of the port.
+  if (entry.inode == 0) return false;
   if (proto == Protocol::udp) return entry.state == kEstablished || entry.queued > 0;
   return entry.state != kClose && entry.state != kListen && entry.state < 12;
 }

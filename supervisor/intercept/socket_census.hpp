@@ -38,7 +38,8 @@ class SocketCensus {
   UniqueFd fd_;
 };
 
-// A socket whose local port carries a connection (or had one: TIME_WAIT): the port was used.
+// A live socket whose local port carries a connection (ESTABLISHED or a later state: a connected
+// socket or a listener's accepted child), or a connected or busy UDP socket: the port is used.
 bool shows_use(const CensusEntry& entry, Protocol proto) noexcept;
 
 }  // namespace portsafe::intercept
