@@ -9,9 +9,9 @@ import interceptlib as il
 
 JOBS = 4
 WORKERS_PER_JOB = 2
-# A UDP server's use is invisible without its recv calls: its port may linger for the job after
-# close, one per round, so the range has room for every round of every job.
-RANGE = (30000, 30199)
+# A server's use may be unseen (a UDP server's always is, without its recv calls): its port then
+# lingers for the job after close, one per round, so the range has room for every round of every job.
+RANGE = (30000, 30599)
 VARIANTS = {
     "tcp6": (["-proto", "tcp", "-family", "6"], 60),
     "udp4": (["-proto", "udp", "-family", "4"], 20),

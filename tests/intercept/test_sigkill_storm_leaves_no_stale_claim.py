@@ -19,16 +19,16 @@ STORM_SECONDS = 4.0
 MIN_KILLS = 10
 
 
-def job_script(go_worker, hold_file, stop_file):
+def job_script(go_worker, hold_file, stop_file, end_file):
     """A holder keeping one port for the job, and WORKERS loops restarting a killed idiom worker
-    until stop_file appears; then the holder is ended and the job exits 0."""
-    go, stop = shlex.quote(go_worker), shlex.quote(stop_file)
+    until stop_file appears; when end_file appears the holder is ended and the job exits 0."""
+    go, stop, end = shlex.quote(go_worker), shlex.quote(stop_file), shlex.quote(end_file)
     loops = "\n".join(f"(while [ ! -e {stop} ]; do {go} -rounds 100000 -seed {n} >/dev/null; done) &"
                       for n in range(WORKERS))
     return f"""{go} -mode hold >{shlex.quote(hold_file)} &
 holder=$!
 {loops}
-while [ ! -e {stop} ]; do sleep 0.05; done
+while [ ! -e {end} ]; do sleep 0.05; done
 kill $holder
 wait
 """
@@ -39,15 +39,19 @@ def idiom_workers(launcher_pid, go_worker):
             if il.command_line(p)[:1] == [go_worker.encode()] and b"hold" not in il.command_line(p)]
 
 
+def holders(launcher_pid, go_worker):
+    return [p for p in il.descendants(launcher_pid) if il.command_line(p)[:3] == [go_worker.encode(), b"-mode", b"hold"]]
+
+
 def job_ports(ps, job):
     return {(e["port"], e["proto"]): e for e in il.status_entries(ps) if e["job"] == job}
 
 
 def test_sigkill_storm_leaves_no_stale_claim(ps, go_worker):
     ps.set_range(*RANGE)
-    hold_file, stop_file = str(ps.tmp / "hold"), str(ps.tmp / "stop")
+    hold_file, stop_file, end_file = str(ps.tmp / "hold"), str(ps.tmp / "stop"), str(ps.tmp / "end")
     job = subprocess.Popen([ps.program("portsafe-run"), "-q", "--intercept", "seccomp", "--linger", "1", "--job", "storm",
-                            "--", "sh", "-c", job_script(go_worker, hold_file, stop_file)],
+                            "--", "sh", "-c", job_script(go_worker, hold_file, stop_file, end_file)],
                            env=ps.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     rng = random.Random(11)
     try:
@@ -72,10 +76,12 @@ def test_sigkill_storm_leaves_no_stale_claim(ps, go_worker):
         # A loop may start one more worker before it sees the stop file: kill until none is left.
         gone = tl.wait_for(lambda: [kill(p) for p in idiom_workers(job.pid, go_worker)] == [], timeout=10)
         assert gone, "workers outlived the storm"
+        assert holders(job.pid, go_worker), "the holder died: the test proves nothing about a live socket's claim"
         # Killed workers' claims end (freed, or lingering 1 s): only the holder's port is left.
         settled = tl.wait_for(lambda: set(job_ports(ps, "storm")) == {(held, "tcp")}, timeout=10)
-        assert settled, f"claims left by killed workers: {sorted(set(job_ports(ps, 'storm')) - {(held, 'tcp')})[:20]}"
+        assert settled, f"the job's claims, the holder's being ({held}, 'tcp'): {sorted(job_ports(ps, 'storm'))[:20]}"
 
+        open(end_file, "w").close()
         _, err = job.communicate(timeout=30)
         assert job.returncode == 0, err
         assert ps.run([ps.program("portsafe"), "gc"], timeout=30).returncode == 0

@@ -166,7 +166,9 @@ func runHold(network, host string) {
 		os.Exit(3)
 	}
 	fmt.Println(l.Addr().(*net.TCPAddr).Port)
-	select {}
+	for { // not select{}: with nothing else to run, Go would call that a deadlock and exit
+		time.Sleep(time.Hour)
+	}
 }
 
 func main() {
