@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -154,6 +155,11 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   if (bound_unanswered_.erase(inode) > 0) return Answer{0, false};  // a retried call we already served
 
   ++counters_.coordinated;
+  // The claim's label names the tier and the process that really bound (the owner is us):
+  // `portsafe status` shows it in its NAME column.
+  char label[kNameBytes];
+  std::snprintf(label, sizeof label, "seccomp pid %u", request.pid);
+  claimant_.label = label;
   const BindScope scope{table_, settings_.job_range, claimant_, next_offset_};
   HandlerSite site(socket.get(), request.pid, *proto, inode, tracker_);
   BindRequest bind;
@@ -162,6 +168,7 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   bind.proto = *proto;
   bind.port = *port;
   const int error = coordinated_inet_bind(scope, bind, site);
+  claimant_.label = nullptr;
   if (error == 0 && *port == 0) next_offset_ = (next_offset_ + 1) % std::max<uint32_t>(settings_.job_range.size(), 1);
   Answer answer{error, false};
   if (!send_answer(request.id, answer, error == 0 ? inode : 0)) return Answer{0, true};
