@@ -136,21 +136,26 @@ BindHandler::BindHandler(UniqueFd listener, PortTable& table, HandlerSettings se
 BindHandler::~BindHandler() = default;
 
 BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
-  if (request.data.nr != __NR_bind) return Answer{0, true};
+  // What portsafe has no say in, or cannot see, the kernel does as it would have.
+  const auto proceed = [&](const char* why) {
+    log_debug("seccomp: pid {} bind continues: {}", request.pid, why);
+    return Answer{0, true};
+  };
+  if (request.data.nr != __NR_bind) return proceed("not bind");
   const auto address = read_bind_address(listener_.get(), request);
-  if (!address) return Answer{0, true};
+  if (!address) return proceed("address unreadable or caller gone");
   const auto* addr = reinterpret_cast<const sockaddr*>(&address->storage);
   const auto port = inet_address_port(addr, address->length);
-  if (!port) return Answer{0, true};  // not an inet address: not ours
+  if (!port) return Answer{0, true};  // not an inet address: not ours (quietly: AF_UNIX is common)
   UniqueFd socket = take_target_descriptor(listener_.get(), request);
-  if (!socket) return Answer{0, true};  // gone, or not a descriptor: the kernel says so itself
+  if (!socket) return proceed("descriptor not taken (caller gone, or not a descriptor)");
   int type = 0, protocol = 0;
   socklen_t length = sizeof type;
-  if (::getsockopt(socket.get(), SOL_SOCKET, SO_TYPE, &type, &length) != 0) return Answer{0, true};
+  if (::getsockopt(socket.get(), SOL_SOCKET, SO_TYPE, &type, &length) != 0) return proceed("not a socket");
   length = sizeof protocol;
-  if (::getsockopt(socket.get(), SOL_SOCKET, SO_PROTOCOL, &protocol, &length) != 0) return Answer{0, true};
+  if (::getsockopt(socket.get(), SOL_SOCKET, SO_PROTOCOL, &protocol, &length) != 0) return proceed("not a socket");
   const auto proto = inet_protocol(type, protocol);
-  if (!proto) return Answer{0, true};
+  if (!proto) return Answer{0, true};  // raw, SCTP, MPTCP...: not coordinated
   const uint64_t inode = inode_of(socket.get());
   if (bound_unanswered_.erase(inode) > 0) return Answer{0, false};  // a retried call we already served
 
@@ -189,6 +194,7 @@ bool BindHandler::send_answer(uint64_t id, const Answer& answer, uint64_t bound_
     // ENOENT: the call is no longer waiting (its thread died, or a signal interrupted it and it
     // will be retried).
     ++counters_.lost;
+    log_debug("seccomp: answer {} found no waiting call ({})", id, std::strerror(errno));
     if (bound_inode != 0) bound_unanswered_.insert(bound_inode);
     return false;
   }

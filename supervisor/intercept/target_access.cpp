@@ -31,10 +31,14 @@ pid_t thread_group_of(pid_t tid) {
   return line == nullptr ? -1 : static_cast<pid_t>(std::strtol(line + 6, nullptr, 10));
 }
 
+// A thread that does not lead its process is refused a plain pidfd: EINVAL before Linux 6.9,
+// ENOENT since (measured on 6.18).
+bool refused_as_thread(long fd) noexcept { return fd < 0 && (errno == EINVAL || errno == ENOENT); }
+
 UniqueFd open_pidfd(pid_t tid) {
   long fd = ::syscall(SYS_pidfd_open, tid, 0u);
-  if (fd < 0 && errno == EINVAL) fd = ::syscall(SYS_pidfd_open, tid, kPidfdThread);
-  if (fd < 0 && errno == EINVAL) {
+  if (refused_as_thread(fd)) fd = ::syscall(SYS_pidfd_open, tid, kPidfdThread);
+  if (refused_as_thread(fd)) {
     const pid_t leader = thread_group_of(tid);
     if (leader > 0) fd = ::syscall(SYS_pidfd_open, leader, 0u);
   }

@@ -3,6 +3,8 @@
 // refused with EADDRINUSE, and binds portsafe has no say in (AF_UNIX) continue untouched.
 #include <sys/un.h>
 
+#include <thread>
+
 #include "intercept_fixture.hpp"
 
 namespace portsafe::testing {
@@ -40,6 +42,25 @@ TEST_F(InterceptTest, PortZeroOfARawSyscallChildIsPickedFromTheJobRange) {
   }
   EXPECT_EQ(handler().tracker().size(), 4u);
   EXPECT_EQ(handler().counters().coordinated, 4u);
+  send_int(control_.get(), 1);
+  EXPECT_EQ(wait_child(), 0);
+}
+
+// Go binds from whichever thread runs the goroutine: the notification names a thread id, which
+// a plain pidfd_open refuses (ENOENT since Linux 6.9, EINVAL before).
+TEST_F(InterceptTest, ABindFromAThreadThatDoesNotLeadItsProcessIsServed) {
+  start_child([](int control) {
+    BindOutcome bound;
+    std::thread([&] { bound = raw_bind(AF_INET6, SOCK_STREAM, 0); }).join();
+    send_int(control, bound.error != 0 ? -bound.error : bound.port);
+    receive_int(control);
+    return 0;
+  });
+  ASSERT_TRUE(handler().handle_one());
+  const auto port = receive_int(control_.get());
+  ASSERT_TRUE(port);
+  EXPECT_TRUE(spec_.range.contains(static_cast<uint16_t>(*port))) << *port;
+  EXPECT_EQ(handler().counters().coordinated, 1u);
   send_int(control_.get(), 1);
   EXPECT_EQ(wait_child(), 0);
 }
