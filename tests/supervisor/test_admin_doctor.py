@@ -64,8 +64,20 @@ def test_doctor_says_what_protects_a_static_program(ps, tmp_path):
     out = doctor(ps, "--", str(binary))
     assert out.returncode == 0, out.stdout
     line = next(l for l in out.stdout.splitlines() if str(binary) in l)
-    assert line.startswith("warn")
-    assert "cannot reach" in line and "--port" in line
+    # The shim cannot reach it; this kernel (5.6+) has the seccomp tier, which portsafe-run's
+    # --intercept auto turns on for a static COMMAND.
+    assert line.startswith("ok"), line
+    assert "cannot reach" in line and "seccomp tier" in line
+
+
+def test_doctor_says_which_interception_a_job_gets(ps):
+    out = doctor(ps)
+    assert out.returncode == 0, out.stdout
+    lines = [l for l in out.stdout.splitlines() if "interception:" in l]
+    assert len(lines) == 1, out.stdout
+    # Tests run as root: CAP_SYS_ADMIN, so every job gets the filter under --intercept auto.
+    expected = "preload shim + seccomp" if os.geteuid() == 0 else "seccomp too when COMMAND is static or Go"
+    assert expected in lines[0], lines[0]
 
 
 def test_doctor_fails_for_a_missing_command(ps):
