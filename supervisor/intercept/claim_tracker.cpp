@@ -1,7 +1,6 @@
 #include "intercept/claim_tracker.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "portsafe/log.hpp"
@@ -33,10 +32,6 @@ ClaimTracker::ClaimTracker(PortTable& table, ProcessIdentity owner) : table_(tab
 
 void ClaimTracker::add(const TrackedClaim& claim) { claims_.push_back(claim); }
 
-bool ClaimTracker::tracks_inode(uint64_t inode) const noexcept {
-  return std::any_of(claims_.begin(), claims_.end(), [&](const TrackedClaim& c) { return c.inode == inode; });
-}
-
 void ClaimTracker::release(const TrackedClaim& claim) {
   if (table_.release(claim.ref, owner_, monotonic_ms())) {
     log_debug("seccomp: released {} port {} ({})", protocol_name(claim.proto), claim.port,
@@ -54,10 +49,10 @@ size_t ClaimTracker::sweep() {
     if (proto == Protocol::tcp && !census_sees_bound_tcp_) continue;
     const auto listed = census_.list(proto, span);
     if (!listed) continue;
-    std::unordered_set<uint64_t> alive;
+    std::unordered_set<uint16_t> busy_ports;  // a live socket is bound there
     std::unordered_set<uint16_t> used_ports;
     for (const CensusEntry& entry : *listed) {
-      if (entry.inode != 0) alive.insert(entry.inode);
+      if (entry.inode != 0) busy_ports.insert(entry.port);
       if (shows_use(entry, proto)) used_ports.insert(entry.port);
     }
     std::vector<TrackedClaim> kept;
@@ -71,7 +66,7 @@ size_t ClaimTracker::sweep() {
         claim.used = true;
         table_.mark_used(claim.ref);  // in the table at once: it outlives us if we die
       }
-      if (alive.count(claim.inode) > 0) {
+      if (busy_ports.count(claim.port) > 0) {
         kept.push_back(claim);
       } else {
         release(claim);

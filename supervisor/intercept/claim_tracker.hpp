@@ -1,7 +1,11 @@
-// The claims the seccomp handler made for the job, each tied to its socket by inode. The handler
-// (portsafe-run) owns them: the program's close() is a raw syscall nobody sees, so a claim ends
-// when the kernel's socket table (SocketCensus) no longer lists its socket — checked on a short
-// timer and before a pick declares the range full — or when portsafe-run ends the job.
+// The claims the seccomp handler made for the job. The handler (portsafe-run) owns them: the
+// program's close() is a raw syscall nobody sees, so a claim ends when the kernel's socket table
+// (SocketCensus) lists no socket on its port any more — checked on a short timer and before a
+// pick declares the range full — or when portsafe-run ends the job. Any live socket on the port
+// keeps the claim, not only the one that was bound through us: the idiom closes the picked
+// socket and a server of the job binds the number again (before the claim was seen to end, that
+// bind is the job's own and is not notified to us as a new claim), and accepted connections
+// outlive their listener.
 //
 // Used or not, decided as the shim does, from what the kernel shows while the socket lives: a
 // connection on the port (ESTABLISHED or a later state, on the socket or an accepted child of a
@@ -23,7 +27,7 @@ struct TrackedClaim {
   SlotRef ref;
   Protocol proto = Protocol::tcp;
   uint16_t port = 0;
-  uint64_t inode = 0;
+  uint64_t inode = 0;  // the socket bound through us (the census keys on the port)
   bool used = false;
 };
 
@@ -34,7 +38,6 @@ class ClaimTracker {
   void add(const TrackedClaim& claim);
   bool empty() const noexcept { return claims_.empty(); }
   size_t size() const noexcept { return claims_.size(); }
-  bool tracks_inode(uint64_t inode) const noexcept;
 
   // Looks at the kernel's sockets: marks use, releases the claims whose socket is gone. Returns
   // how many were released.

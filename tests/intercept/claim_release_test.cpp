@@ -1,6 +1,7 @@
-// A claim made by the handler ends when the kernel's socket table no longer lists its socket
-// (sock_diag), never while the socket lives (also when another process still has it): a socket
-// that never carried traffic lingers for the job, one that did frees its port.
+// A claim made by the handler ends when the kernel's socket table lists no socket on its port
+// (sock_diag), never while its socket lives (also when another process still has it, or the
+// number was bound again): a socket that never carried traffic lingers for the job, one that did
+// frees its port.
 #include <arpa/inet.h>
 #include <sys/syscall.h>
 
@@ -129,6 +130,34 @@ TEST_F(ClaimReleaseTest, ASocketAnotherProcessStillHasKeepsItsClaim) {
   step();  // the last copy is gone
   EXPECT_EQ(handler().tracker().sweep(), 1u);
   EXPECT_EQ(state_of(Protocol::udp, port), SlotState::linger);
+  send_int(control_.get(), 1);
+  EXPECT_EQ(wait_child(), 0);
+}
+
+// The idiom: the picked socket is closed and the number bound again (by a server of the job).
+// That second socket keeps the claim though it was never bound as a claim of its own.
+TEST_F(ClaimReleaseTest, TheNumberBoundAgainAfterTheCloseKeepsTheClaim) {
+  const uint16_t port = bind_in_child([](int control) {
+    const BindOutcome picked = raw_bind(AF_INET, SOCK_STREAM, 0);
+    send_int(control, picked.port);
+    ::close(picked.fd);
+    const BindOutcome again = raw_bind(AF_INET, SOCK_STREAM, picked.port);
+    send_int(control, again.error);
+    receive_int(control);
+    ::close(again.fd);
+    send_int(control, 1);
+    receive_int(control);
+    return 0;
+  });
+  ASSERT_TRUE(handler().handle_one());  // the second bind: the job's own claim, bound as asked
+  const auto error = receive_int(control_.get());
+  ASSERT_TRUE(error);
+  EXPECT_EQ(*error, 0);
+  EXPECT_EQ(handler().tracker().sweep(), 0u);
+  EXPECT_EQ(state_of(Protocol::tcp, port), SlotState::bound);
+  step();  // the second socket is gone too
+  EXPECT_EQ(handler().tracker().sweep(), 1u);
+  EXPECT_EQ(state_of(Protocol::tcp, port), SlotState::linger);
   send_int(control_.get(), 1);
   EXPECT_EQ(wait_child(), 0);
 }
