@@ -42,6 +42,7 @@ void HandlerThread::run() {
               "(function not implemented); rerun with --intercept preload",
               reason);
   }
+  finished_.store(true, std::memory_order_release);
 }
 
 }  // namespace portsafe::intercept

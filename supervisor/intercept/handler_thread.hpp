@@ -7,6 +7,7 @@
 // cross-job locking, and a bug in one job's handler stays in that job.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,6 +27,8 @@ class HandlerThread {
 
   // Ends the job's interception: the thread releases every claim it made and ends.
   void stop();
+  // True once the thread has ended (after stop(), or on its own after a failure).
+  bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
 
  private:
   void run();
@@ -33,6 +36,7 @@ class HandlerThread {
   std::unique_ptr<PortTable> table_;
   std::unique_ptr<BindHandler> handler_;
   UniqueFd stop_event_;
+  std::atomic<bool> finished_{false};
   std::thread thread_;
 };
 
