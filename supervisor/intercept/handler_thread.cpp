@@ -1,9 +1,12 @@
 #include "intercept/handler_thread.hpp"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <exception>
+
+#include "intercept/intercept_mode.hpp"
 
 #include "portsafe/log.hpp"
 
@@ -26,6 +29,7 @@ void HandlerThread::stop() {
 }
 
 void HandlerThread::run() {
+  ::pthread_setname_np(::pthread_self(), kHandlerThreadName);
   std::string reason;
   try {
     reason = handler_->serve(stop_event_.get());

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
+
+#include <fmt/format.h>
 
 namespace portsafe::intercept {
 
@@ -49,6 +52,19 @@ KernelSupport probe_kernel_support() {
   }
   support.ok = true;
   return support;
+}
+
+std::string interception_of_process(uint32_t pid) {
+  std::error_code error;
+  const std::filesystem::path tasks = fmt::format("/proc/{}/task", pid);
+  bool alive = false;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    alive = true;
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name) && name == kHandlerThreadName) return "seccomp";
+  }
+  return alive ? "preload" : "";
 }
 
 bool wants_seccomp(InterceptMode mode, tools::BinaryKind command, bool privileged) noexcept {

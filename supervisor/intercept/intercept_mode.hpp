@@ -4,6 +4,7 @@
 // job, so without privileges it is on only where the shim cannot reach COMMAND.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,14 @@ struct KernelSupport {
   std::string missing;
 };
 KernelSupport probe_kernel_support();
+
+// The handler thread's name (comm): how `portsafe status` tells that a job's launcher serves the
+// seccomp tier, without asking anyone (/proc/LEADER/task/*/comm).
+inline constexpr const char* kHandlerThreadName = "psafe-seccomp";
+
+// "seccomp" when the process runs a seccomp handler thread, "preload" when it is alive without
+// one, "" when it is gone.
+std::string interception_of_process(uint32_t pid);
 
 // auto: seccomp with CAP_SYS_ADMIN, or when COMMAND is a program the shim cannot reach (static,
 // Go). Set-id commands stay preload-only: no_new_privs would disarm them.
