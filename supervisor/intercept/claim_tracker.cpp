@@ -21,13 +21,23 @@ PortRange span_of(const std::vector<TrackedClaim>& claims, Protocol proto) {
 }  // namespace
 
 ClaimTracker::ClaimTracker(PortTable& table, ProcessIdentity owner) : table_(table), owner_(owner) {
-  census_sees_bound_tcp_ = census_.valid() && census_.sees_bound_tcp_sockets();
   if (!census_.valid()) {
     log_warn("warning: seccomp tier cannot read the kernel's socket table (NETLINK_SOCK_DIAG); "
              "its claims end only when the job ends");
-  } else if (!census_sees_bound_tcp_) {
-    log_info("this kernel does not list bound TCP sockets (before 6.8); seccomp TCP claims end with the job");
   }
+}
+
+// Asked once, the first time TCP claims are looked at, not at start-up: a TCP dump that includes
+// bound-only sockets walks the kernel's whole bind hash (about 1 ms here), and most jobs never
+// make a TCP claim through the seccomp tier.
+bool ClaimTracker::census_sees_bound_tcp() {
+  if (!census_sees_bound_tcp_) {
+    census_sees_bound_tcp_ = census_.sees_bound_tcp_sockets();
+    if (!*census_sees_bound_tcp_) {
+      log_info("this kernel does not list bound TCP sockets (before 6.8); seccomp TCP claims end with the job");
+    }
+  }
+  return *census_sees_bound_tcp_;
 }
 
 void ClaimTracker::add(const TrackedClaim& claim) { claims_.push_back(claim); }
@@ -46,7 +56,7 @@ size_t ClaimTracker::sweep() {
     const PortRange span = span_of(claims_, proto);
     if (span.low > span.high) continue;
     // Before 6.8 a bound TCP socket is invisible: absence would prove nothing.
-    if (proto == Protocol::tcp && !census_sees_bound_tcp_) continue;
+    if (proto == Protocol::tcp && !census_sees_bound_tcp()) continue;
     const auto listed = census_.list(proto, span);
     if (!listed) continue;
     std::unordered_set<uint16_t> busy_ports;  // a live socket is bound there

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "intercept/socket_census.hpp"
@@ -51,7 +52,8 @@ class ClaimTracker {
   PortTable& table_;
   ProcessIdentity owner_;
   SocketCensus census_;
-  bool census_sees_bound_tcp_ = false;
+  bool census_sees_bound_tcp();
+  std::optional<bool> census_sees_bound_tcp_;
   std::vector<TrackedClaim> claims_;
 };
 

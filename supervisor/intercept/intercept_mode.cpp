@@ -1,10 +1,12 @@
 #include "intercept/intercept_mode.hpp"
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -37,11 +39,15 @@ bool has_sys_admin() noexcept {
 
 KernelSupport probe_kernel_support() {
   KernelSupport support;
-  std::ifstream actions("/proc/sys/kernel/seccomp/actions_avail");
-  std::string word;
-  bool user_notif = false;
-  while (actions >> word) user_notif = user_notif || word == "user_notif";
-  if (!user_notif) {
+  // read(2), not an ifstream: portsafe-run runs this at every launch, and a stream's locale set-up
+  // costs more than the rest of the check.
+  char text[256] = {};
+  const int fd = ::open("/proc/sys/kernel/seccomp/actions_avail", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)!::read(fd, text, sizeof text - 1);
+    ::close(fd);
+  }
+  if (std::strstr(text, "user_notif") == nullptr) {
     support.missing = "no seccomp user notification (Linux 5.0+ with CONFIG_SECCOMP_FILTER)";
     return support;
   }
