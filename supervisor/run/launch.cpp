@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "intercept/bind_filter.hpp"
 #include "intercept/listener_transfer.hpp"
+#include "portsafe/environment.hpp"
 
 namespace portsafe::run {
 namespace {
@@ -52,7 +54,14 @@ struct ChildStart {
   int filter_channel;  // -1: no seccomp tier
   bool set_no_new_privs;
   bool require_filter;
+  char* intercept_value;  // the value of COMMAND's PORTSAFE_INTERCEPT entry, or null
 };
+
+// The filter did not go in: COMMAND's PORTSAFE_INTERCEPT must not say it did (a nested
+// portsafe-run would trust it). Same length, so it is rewritten in place, without allocating.
+constexpr char kSeccompValue[] = "seccomp";
+constexpr char kPreloadValue[] = "preload";
+static_assert(sizeof kSeccompValue == sizeof kPreloadValue);
 
 // The child's whole life before exec: async-signal-safe calls only, no allocation (it may share
 // the parent's memory, see spawn_child).
@@ -78,7 +87,10 @@ int run_child(void* arg) {
     intercept::send_listener(start.filter_channel, install);
     if (install.listener >= 0) ::close(install.listener);
     // EBUSY: an outer job's filter already has the listener, and it serves us too.
-    if (install.listener < 0 && start.require_filter && install.error != EBUSY) ::_exit(125);
+    if (install.listener < 0 && install.error != EBUSY) {
+      if (start.require_filter) ::_exit(125);
+      if (start.intercept_value != nullptr) std::memcpy(start.intercept_value, kPreloadValue, sizeof kPreloadValue - 1);
+    }
   }
   ::execve(start.path, start.argv, start.envp);
   if (errno == ENOEXEC) ::execve(start.sh_argv[0], start.sh_argv, start.envp);
@@ -155,9 +167,14 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
     }
     plan.filter_channel.reset();
   }
+  char* intercept_value = nullptr;
+  const std::string intercept_entry = std::string(env::kIntercept) + "=" + kSeccompValue;
+  for (std::string& entry : plan.environment.entries) {
+    if (entry == intercept_entry) intercept_value = entry.data() + entry.size() - (sizeof kSeccompValue - 1);
+  }
   ChildStart start{&child_mask, count, {}, listen_pid, plan.path.c_str(), argv.data(), envp.data(), sh_argv.data(),
                    error_write.get(), ::getpid(), filter_channel ? filter_channel.get() : -1, plan.set_no_new_privs,
-                   plan.require_filter};
+                   plan.require_filter, intercept_value};
   std::vector<int> source_numbers;
   for (const UniqueFd& fd : sources) source_numbers.push_back(fd.get());
   start.sources = source_numbers.data();
