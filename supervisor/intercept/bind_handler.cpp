@@ -100,6 +100,18 @@ void HandlerSite::note(const BindNote& note) noexcept {
   }
 }
 
+// The network namespace a socket belongs to (Linux 5.14+), 0 when the kernel cannot say.
+uint64_t netns_cookie_of(int fd) noexcept {
+  uint64_t cookie = 0;
+  socklen_t length = sizeof cookie;
+  return ::getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) == 0 ? cookie : 0;
+}
+
+uint64_t own_netns_cookie() noexcept {
+  UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  return probe ? netns_cookie_of(probe.get()) : 0;
+}
+
 uint64_t inode_of(int fd) noexcept {
   struct stat info {};
   return ::fstat(fd, &info) == 0 ? static_cast<uint64_t>(info.st_ino) : 0;
@@ -128,6 +140,7 @@ BindHandler::BindHandler(UniqueFd listener, PortTable& table, HandlerSettings se
   const seccomp_notif_sizes sizes = notification_sizes();
   request_buffer_.resize(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)));
   response_buffer_.resize(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp)));
+  netns_cookie_ = own_netns_cookie();
   next_offset_ = std::random_device{}() % std::max<uint32_t>(settings_.job_range.size(), 1);
   uint64_t flags = kSyncWakeUp;
   if (::ioctl(listener_.get(), kNotifSetFlags, flags) != 0) log_debug("seccomp: no synchronous wake-up (kernel before 6.6)");
@@ -156,6 +169,9 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   if (::getsockopt(socket.get(), SOL_SOCKET, SO_PROTOCOL, &protocol, &length) != 0) return proceed("not a socket");
   const auto proto = inet_protocol(type, protocol);
   if (!proto) return Answer{0, true};  // raw, SCTP, MPTCP...: not coordinated
+  // Ports are per network namespace: the table is this one's. A process of the job that made its
+  // own namespace (unshare -n, a rootless container) binds in a port space nobody else shares.
+  if (netns_cookie_ != 0 && netns_cookie_of(socket.get()) != netns_cookie_) return proceed("another network namespace");
   const uint64_t inode = inode_of(socket.get());
   if (bound_unanswered_.erase(inode) > 0) return Answer{0, false};  // a retried call we already served
 

@@ -63,6 +63,7 @@ class BindHandler {
   Claimant claimant_;
   ClaimTracker tracker_;
   uint32_t next_offset_ = 0;
+  uint64_t netns_cookie_ = 0;  // our network namespace (0: the kernel cannot tell, before 5.14)
   std::vector<unsigned char> request_buffer_;
   std::vector<unsigned char> response_buffer_;
   // Sockets we bound whose answer found no waiting call (a signal interrupted it): the program's

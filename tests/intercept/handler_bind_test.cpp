@@ -1,6 +1,7 @@
 // The handler answers a raw-syscall child's bind with the shim's rules: port 0 gets a pick from
 // the job's range (IPv4 and IPv6, TCP and UDP) on the child's own socket, another job's port is
 // refused with EADDRINUSE, and binds portsafe has no say in (AF_UNIX) continue untouched.
+#include <sched.h>
 #include <sys/un.h>
 
 #include <thread>
@@ -62,6 +63,22 @@ TEST_F(InterceptTest, ABindFromAThreadThatDoesNotLeadItsProcessIsServed) {
   EXPECT_TRUE(spec_.range.contains(static_cast<uint16_t>(*port))) << *port;
   EXPECT_EQ(handler().counters().coordinated, 1u);
   send_int(control_.get(), 1);
+  EXPECT_EQ(wait_child(), 0);
+}
+
+// The table is this network namespace's: a process of the job in a namespace of its own binds in
+// a port space nobody else shares, and the kernel chooses there as it would.
+TEST_F(InterceptTest, ABindInAnotherNetworkNamespaceContinuesUntouched) {
+  start_child([](int control) {
+    if (::unshare(CLONE_NEWNET) != 0) return 2;
+    send_int(control, raw_bind(AF_INET, SOCK_DGRAM, 0).error);  // whatever the kernel says there
+    return 0;
+  });
+  ASSERT_TRUE(handler().handle_one());
+  const auto error = receive_int(control_.get());
+  ASSERT_TRUE(error);
+  EXPECT_EQ(handler().counters().continued, 1u);
+  EXPECT_TRUE(handler().tracker().empty());
   EXPECT_EQ(wait_child(), 0);
 }
 
