@@ -112,6 +112,13 @@ uint64_t own_netns_cookie() noexcept {
   return probe ? netns_cookie_of(probe.get()) : 0;
 }
 
+bool is_bound(int fd) noexcept {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return false;
+  return inet_address_port(reinterpret_cast<const sockaddr*>(&address), length).value_or(0) != 0;
+}
+
 uint64_t inode_of(int fd) noexcept {
   struct stat info {};
   return ::fstat(fd, &info) == 0 ? static_cast<uint64_t>(info.st_ino) : 0;
@@ -173,7 +180,9 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   // own namespace (unshare -n, a rootless container) binds in a port space nobody else shares.
   if (netns_cookie_ != 0 && netns_cookie_of(socket.get()) != netns_cookie_) return proceed("another network namespace");
   const uint64_t inode = inode_of(socket.get());
-  if (bound_unanswered_.erase(inode) > 0) return Answer{0, false};  // a retried call we already served
+  // A retried call we already served (its answer found it interrupted) is told it worked, if its
+  // socket really is bound.
+  if (bound_unanswered_.erase(inode) > 0 && is_bound(socket.get())) return Answer{0, false};
 
   ++counters_.coordinated;
   // The claim's label names the tier and the process that really bound (the owner is us):
