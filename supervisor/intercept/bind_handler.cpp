@@ -200,9 +200,8 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   const int error = coordinated_inet_bind(scope, bind, site);
   claimant_.label = nullptr;
   if (error == 0 && *port == 0) next_offset_ = (next_offset_ + 1) % std::max<uint32_t>(settings_.job_range.size(), 1);
-  Answer answer{error, false};
-  if (!send_answer(request.id, answer, error == 0 ? inode : 0)) return Answer{0, true};
-  return Answer{-1, false};  // already answered
+  send_answer(request.id, Answer{error, false, false}, error == 0 ? inode : 0);
+  return Answer{error, false, true};
 }
 
 bool BindHandler::send_answer(uint64_t id, const Answer& answer, uint64_t bound_inode) {
@@ -235,7 +234,7 @@ bool BindHandler::handle_one() {
   }
   ++counters_.notifications;
   const Answer answer = decide(request);
-  if (answer.error < 0) return true;  // answered inside decide
+  if (answer.answered) return true;
   if (answer.proceed) ++counters_.continued;
   send_answer(request.id, answer, 0);
   return true;

@@ -52,7 +52,8 @@ class BindHandler {
  private:
   struct Answer {
     int error = 0;
-    bool proceed = false;  // SECCOMP_USER_NOTIF_FLAG_CONTINUE
+    bool proceed = false;   // SECCOMP_USER_NOTIF_FLAG_CONTINUE
+    bool answered = false;  // decide() sent it already (it must know whether the send worked)
   };
   Answer decide(const seccomp_notif& request);
   bool send_answer(uint64_t id, const Answer& answer, uint64_t bound_inode);
