@@ -162,6 +162,8 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
     return Answer{0, true};
   };
   if (request.data.nr != __NR_bind) return proceed("not bind");
+  // A length the kernel refuses (EINVAL) must stay refused: we would bind our copy otherwise.
+  if ((request.data.args[2] & 0xffffffffu) > sizeof(sockaddr_storage)) return proceed("address too long");
   const auto address = read_bind_address(listener_.get(), request);
   if (!address) return proceed("address unreadable or caller gone");
   const auto* addr = reinterpret_cast<const sockaddr*>(&address->storage);
