@@ -242,13 +242,21 @@ bool BindHandler::handle_one() {
   return true;
 }
 
+// A look at the kernel's TCP sockets costs about 1 ms of CPU (the dump walks the kernel's TCP
+// hash tables, however few sockets match), so the looks slow down while nothing ends: every
+// sweep_interval_ms after a new claim or a release, doubling up to this. A pick that finds the
+// range full looks at once anyway.
+constexpr int kMaxSweepIntervalMs = 1600;
+
 std::string BindHandler::serve(int stop_fd) {
   bool listening = true;
   std::string reason;
   int64_t last_sweep = monotonic_ms();
+  int interval = settings_.sweep_interval_ms;
   while (true) {
     pollfd fds[2] = {{stop_fd, POLLIN, 0}, {listener_.get(), POLLIN, 0}};
-    const int timeout = tracker_.empty() ? -1 : settings_.sweep_interval_ms;
+    const int64_t due_in = last_sweep + interval - monotonic_ms();
+    const int timeout = tracker_.empty() ? -1 : static_cast<int>(std::max<int64_t>(0, due_in));
     const int ready = ::poll(fds, listening ? 2 : 1, timeout);
     if (ready < 0 && errno != EINTR) {
       reason = std::string("poll: ") + std::strerror(errno);
@@ -256,16 +264,19 @@ std::string BindHandler::serve(int stop_fd) {
     }
     if (ready > 0 && fds[0].revents != 0) break;
     if (listening && ready > 0 && (fds[1].revents & POLLIN) != 0) {
+      const size_t claims = tracker_.size();
       if (!handle_one()) {
         reason = std::string("receiving a notification: ") + std::strerror(errno);
         break;
       }
+      if (tracker_.size() > claims) interval = settings_.sweep_interval_ms;
       // Answer first; under a stream of binds, look for gone sockets once per interval.
-      if (monotonic_ms() - last_sweep < settings_.sweep_interval_ms) continue;
+      if (monotonic_ms() - last_sweep < interval) continue;
     }
     // POLLHUP: no process uses the filter any more; nothing will come.
     if (listening && ready > 0 && (fds[1].revents & (POLLHUP | POLLERR)) != 0) listening = false;
-    tracker_.sweep();
+    const size_t released = tracker_.sweep();
+    interval = released > 0 ? settings_.sweep_interval_ms : std::min(interval * 2, kMaxSweepIntervalMs);
     last_sweep = monotonic_ms();
   }
   tracker_.release_all();
