@@ -27,9 +27,9 @@ ClaimTracker::ClaimTracker(PortTable& table, ProcessIdentity owner) : table_(tab
   }
 }
 
-// Asked once, the first time TCP claims are looked at, not at start-up: a TCP dump that includes
-// bound-only sockets walks the kernel's whole bind hash (about 1 ms here), and most jobs never
-// make a TCP claim through the seccomp tier.
+// Asked once, the first time TCP claims are looked at, not at start-up: any TCP dump walks the
+// kernel's TCP hash tables (about 1 ms here), and most jobs never make a TCP claim through the
+// seccomp tier.
 bool ClaimTracker::census_sees_bound_tcp() {
   if (!census_sees_bound_tcp_) {
     census_sees_bound_tcp_ = census_.sees_bound_tcp_sockets();
