@@ -25,6 +25,7 @@ constexpr const char* kFooter =
     "\nCOMMAND's environment:\n"
     "  LD_PRELOAD               libportsafe.so first, then any inherited entries\n"
     "  PORTSAFE_JOB, PORTSAFE_JOB_ID, PORTSAFE_RUNTIME_DIR, PORTSAFE_RANGE (--range), PORTSAFE_LINGER (--linger)\n"
+    "  PORTSAFE_INTERCEPT       seccomp or preload: the interception the job got (--intercept)\n"
     "  PORTSAFE_PORT_<NAME>     each --port/--listen port (NAME upper-cased, '-' -> '_')\n"
     "  LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID   with --listen: sockets at fd 3, 4, ... (systemd style)\n"
     "In COMMAND's arguments {{NAME}} becomes the port reserved as NAME, e.g.\n"
