@@ -19,6 +19,7 @@
 // bin/../lib/libportsafe.so as the launcher finds it)
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -53,16 +55,29 @@ int bind_raw(int fd, const sockaddr* addr, socklen_t length) {
   return static_cast<int>(::syscall(SYS_bind, fd, addr, length));
 }
 
+// False (with the failing call named on stderr, once per worker) when a call failed.
 bool churn_once(bool raw) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   const auto* any = reinterpret_cast<const sockaddr*>(&addr);
-  const int bound = raw ? bind_raw(fd, any, sizeof addr) : ::bind(fd, any, sizeof addr);
-  const bool ok = fd >= 0 && bound == 0 && ::listen(fd, 1) == 0;
+  const char* failed = nullptr;
+  if (fd < 0) {
+    failed = "socket";
+  } else if ((raw ? bind_raw(fd, any, sizeof addr) : ::bind(fd, any, sizeof addr)) != 0) {
+    failed = "bind";
+  } else if (::listen(fd, 1) != 0) {
+    failed = "listen";
+  }
+  static bool told = false;
+  if (failed != nullptr && !told) {
+    std::fprintf(stderr, "intercept_churn_benchmark: worker (%s bind): %s: %s\n", raw ? "raw" : "libc", failed,
+                 std::strerror(errno));
+    told = true;
+  }
   ::close(fd);
-  return ok;
+  return failed == nullptr;
 }
 
 // A worker reads COUNT lines and answers with the elapsed nanoseconds (-1 when a bind failed).
@@ -83,9 +98,11 @@ int worker_main(bool raw) {
 class Worker {
  public:
   explicit Worker(const std::vector<std::string>& argv) {
+    // Close-on-exec: no other worker (nor a supervisor a launcher starts) keeps this worker's
+    // stdin open, or it would never see EOF when the benchmark ends. dup2 clears it for 0 and 1.
     int to_child[2];
     int from_child[2];
-    if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) std::abort();
+    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) std::abort();
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(to_child[0], STDIN_FILENO);
@@ -178,11 +195,14 @@ void BM_TcpSocketBindZeroListenClose(benchmark::State& state) {
 
 BENCHMARK(BM_TcpSocketBindZeroListenClose)->UseManualTime()->Iterations(200);
 
-// The supervisor the jobs started serves this benchmark's private root only: stop it.
+// The supervisor the jobs started serves this benchmark's private root only: stop it, and wait
+// (bounded) until it is gone, so nothing of the root is made again after it is removed.
 void stop_supervisor(const std::string& root) {
   std::ifstream lock(portsafe::supervisor_lock_path(root));
   long pid = 0;
-  if (lock >> pid && pid > 0) ::kill(static_cast<pid_t>(pid), SIGTERM);
+  if (!(lock >> pid) || pid <= 0) return;
+  ::kill(static_cast<pid_t>(pid), SIGTERM);
+  for (int i = 0; i < 500 && ::kill(static_cast<pid_t>(pid), 0) == 0; ++i) ::usleep(10'000);
 }
 
 }  // namespace
