@@ -31,6 +31,7 @@ run_bench() {  # name, command...: plain text output kept for the report
 }
 run_bench table "$bin/table_bench"
 run_bench shim "$bin/shim_churn_benchmark"
+run_bench intercept "$bin/intercept_churn_benchmark"
 run_bench acquire "$bin/bench_supervisor_acquire"
 run_bench launch "$bin/bench_run_launch"
 run_bench proxy "$bin/docker_proxy_benchmark"
@@ -115,6 +116,10 @@ section() {  # title, raw file
   section "Scale: 256 jobs at once, 8 held ports and 100 picks each, default range" scale.txt
   section "Reaping: a SIGKILLed server's port free again (portsafed polls the owners' pidfds)" reaping.txt
   section "Shim: bind-0 churn and the traffic wrappers, with and without libportsafe.so" shim.txt
+  section "Seccomp tier: TCP bind-0 churn, bare vs. shim vs. shim in a seccomp job vs. notified (raw syscall)" intercept.txt
+  echo
+  echo "Ratios: notified/bare (issue 11's target: at most 10), shim/bare, shim_seccomp/shim (1 = the"
+  echo "shim keeps its speed inside a seccomp job). Each job runs with --linger 0 (see the benchmark's header)."
   section "Supervisor: acquire latency vs. a bare SCM_RIGHTS round trip" acquire.txt
   section "portsafe-run: added launch time (portsafe-run -- /bin/true vs. /bin/true)" launch.txt
   section "portsafe-docker-proxy vs. docker-proxy 20.10 vs. a direct connection" proxy.txt

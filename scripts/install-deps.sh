@@ -16,6 +16,7 @@ packages=(
   # tests/docker: a private dockerd per test (never started as a service: see policy-rc.d below);
   # images are imported from a rootfs holding static busybox
   docker.io iptables busybox-static
+  golang-go  # seccomp interception: Go workers and a `go test` binary LD_PRELOAD never reaches
   # benchmark report plot
   gnuplot-nox
 )

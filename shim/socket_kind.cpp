@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "real_libc.hpp"
 
@@ -33,32 +32,7 @@ std::optional<Protocol> inet_socket_protocol(int fd) noexcept {
   const auto type = int_option(fd, SOL_SOCKET, SO_TYPE);
   const auto protocol = int_option(fd, SOL_SOCKET, SO_PROTOCOL);
   if (!type || !protocol) return std::nullopt;
-  if (*type == SOCK_STREAM && *protocol == IPPROTO_TCP) return Protocol::tcp;
-  if (*type == SOCK_DGRAM && *protocol == IPPROTO_UDP) return Protocol::udp;
-  return std::nullopt;
-}
-
-std::optional<uint16_t> inet_address_port(const struct sockaddr* addr, socklen_t length) noexcept {
-  if (addr == nullptr) return std::nullopt;
-  if (addr->sa_family == AF_INET && length >= sizeof(sockaddr_in)) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(addr)->sin_port);
-  }
-  if (addr->sa_family == AF_INET6 && length >= sizeof(sockaddr_in6)) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(addr)->sin6_port);
-  }
-  return std::nullopt;
-}
-
-socklen_t copy_with_port(const struct sockaddr* addr, socklen_t length, uint16_t port,
-                         struct sockaddr_storage& out) noexcept {
-  const socklen_t copied = length < sizeof out ? length : static_cast<socklen_t>(sizeof out);
-  std::memcpy(&out, addr, copied);
-  if (out.ss_family == AF_INET) {
-    reinterpret_cast<sockaddr_in*>(&out)->sin_port = htons(port);
-  } else {
-    reinterpret_cast<sockaddr_in6*>(&out)->sin6_port = htons(port);
-  }
-  return copied;
+  return inet_protocol(*type, *protocol);
 }
 
 std::optional<uint16_t> local_port(int fd) noexcept {

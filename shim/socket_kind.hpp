@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "portsafe/bind_rules.hpp"
 #include "portsafe/port_table.hpp"
 
 namespace portsafe::shim {
@@ -15,12 +16,9 @@ namespace portsafe::shim {
 // (and for AF_UNIX and the rest, whose protocols differ). Leaves errno as it was.
 std::optional<Protocol> inet_socket_protocol(int fd) noexcept;
 
-// The port of an AF_INET/AF_INET6 address of adequate length; nullopt for any other address.
-std::optional<uint16_t> inet_address_port(const struct sockaddr* addr, socklen_t length) noexcept;
-
-// Copies addr into out with its port replaced (addr must be a valid inet address).
-socklen_t copy_with_port(const struct sockaddr* addr, socklen_t length, uint16_t port,
-                         struct sockaddr_storage& out) noexcept;
+// Address helpers shared with the seccomp handler (the core's claim rules).
+using ::portsafe::copy_with_port;
+using ::portsafe::inet_address_port;
 
 // The local port the socket is bound to, nullopt when fd is not a bound inet socket.
 std::optional<uint16_t> local_port(int fd) noexcept;

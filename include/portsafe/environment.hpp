@@ -10,6 +10,7 @@ inline constexpr const char* kRuntimeDir = "PORTSAFE_RUNTIME_DIR";   // runtime 
 inline constexpr const char* kLog = "PORTSAFE_LOG";                  // off|warn|info|debug
 inline constexpr const char* kLinger = "PORTSAFE_LINGER";            // seconds a picked port lingers
 inline constexpr const char* kPortPrefix = "PORTSAFE_PORT_";         // + NAME, upper-cased, '-' -> '_'
+inline constexpr const char* kIntercept = "PORTSAFE_INTERCEPT";    // seccomp|preload: the job's interception
 inline constexpr const char* kDockerProxy = "PORTSAFE_DOCKER_PROXY";  // real docker-proxy to launch
 
 }  // namespace portsafe::env

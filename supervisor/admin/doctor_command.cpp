@@ -9,6 +9,8 @@
 #include <cstdlib>
 
 #include "common/binary_kind.hpp"
+#include "intercept/intercept_mode.hpp"
+#include "portsafe/environment.hpp"
 #include "portsafe/install_layout.hpp"
 #include "portsafe/port_range.hpp"
 #include "portsafe/runtime_root.hpp"
@@ -149,6 +151,29 @@ void check_installation(Report& report) {
   }
 }
 
+// Which interception portsafe-run gives a job here: the preload shim always; the seccomp tier
+// (every binary) with CAP_SYS_ADMIN, or for static and Go commands, when the kernel has it.
+void check_interception(Report& report) {
+  const char* inside = std::getenv(env::kIntercept);
+  if (inside != nullptr && *inside != '\0') {
+    report.ok(fmt::format("interception: this shell runs inside a portsafe job with interception {}", inside));
+  }
+  const intercept::KernelSupport support = intercept::probe_kernel_support();
+  if (!support.ok) {
+    report.warn(fmt::format("interception: preload shim only; the seccomp tier is unavailable on this kernel ({}), so "
+                            "static and Go programs' own binds are not coordinated",
+                            support.missing));
+    return;
+  }
+  if (intercept::has_sys_admin()) {
+    report.ok("interception: preload shim + seccomp (CAP_SYS_ADMIN: portsafe-run --intercept auto installs the bind "
+              "filter for every job, whatever binary it runs)");
+  } else {
+    report.ok("interception: preload shim; seccomp too when COMMAND is static or Go (--intercept auto; no_new_privs "
+              "then stops set-uid programs such as sudo inside the job), or for every job with --intercept seccomp");
+  }
+}
+
 void check_command(const std::vector<std::string>& command, Report& report) {
   const tools::BinaryInfo info = tools::classify_program(command.front(), std::getenv("PATH"));
   const std::string what = info.path.empty() ? command.front() : info.path;
@@ -168,6 +193,14 @@ void check_command(const std::vector<std::string>& command, Report& report) {
                           tools::binary_kind_name(info.kind), detail));
     return;
   }
+  const bool covered = intercept::probe_kernel_support().ok &&
+                       intercept::wants_seccomp(intercept::InterceptMode::automatic, info.kind, intercept::has_sys_admin());
+  if (covered) {
+    report.ok(fmt::format("{} is a {} program{}: the shim cannot reach it, so portsafe-run --intercept auto serves "
+                          "its binds through the seccomp tier",
+                          what, tools::binary_kind_name(info.kind), detail));
+    return;
+  }
   report.warn(fmt::format(
       "{} is a {} program{}: the shim cannot reach it (LD_PRELOAD is not used), so its own port-0 binds are not "
       "coordinated. Still protected: ports held for it with `portsafe-run --port NAME` (pass {{{{NAME}}}} or "
@@ -184,6 +217,7 @@ int run_doctor(const AdminContext& context, const std::vector<std::string>& comm
   check_table(context, report);
   check_supervisor(context, report);
   check_installation(report);
+  check_interception(report);
   if (!command.empty()) check_command(command, report);
   return report.failed() ? kExitFailure : kExitOk;
 }

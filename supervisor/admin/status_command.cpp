@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "intercept/intercept_mode.hpp"
 #include "portsafe/log.hpp"
 #include "process_info.hpp"
 
@@ -16,6 +18,7 @@ namespace {
 struct Row {
   uint16_t port;
   std::string proto, state, job, command, age, label;
+  std::string intercept;  // the job's interception: seccomp, preload, or "" (its leader is gone)
   uint64_t job_id;
   uint32_t pid;
   int64_t age_ms;
@@ -45,6 +48,7 @@ std::vector<Row> collect_rows(const PortTable& table) {
     row.age_ms = std::max<int64_t>(0, now - view.since_ms);
     row.age = format_age(row.age_ms);
     row.label = view.label;
+    row.intercept = intercept::interception_of_process(unpack_identity(view.job_id).pid);
     rows.push_back(std::move(row));
   }
   return rows;
@@ -103,9 +107,9 @@ void print_json(const std::vector<Row>& rows) {
     const Row& r = rows[i];
     out += fmt::format(
         "{}\n  {{\"port\": {}, \"proto\": {}, \"state\": {}, \"job\": {}, \"job_id\": {}, \"pid\": {}, "
-        "\"command\": {}, \"age_seconds\": {}, \"label\": {}}}",
+        "\"command\": {}, \"age_seconds\": {}, \"label\": {}, \"intercept\": {}}}",
         i == 0 ? "" : ",", r.port, json_string(r.proto), json_string(r.state), json_string(r.job), r.job_id, r.pid,
-        json_string(r.command), r.age_ms / 1000, json_string(r.label));
+        json_string(r.command), r.age_ms / 1000, json_string(r.label), json_string(r.intercept));
   }
   out += rows.empty() ? "]\n" : "\n]\n";
   std::fputs(out.c_str(), stdout);
@@ -121,7 +125,8 @@ void print_table(const std::vector<Row>& rows, const PortTable& table) {
                        job_width, r.pid, r.age, r.label.empty() ? "-" : r.label, r.command.empty() ? "-" : r.command);
   }
   const TableCounters c = table.counters();
-  // One summary line (scripts read the rows above it): counters, then what pressure the range saw.
+  // One summary line (scripts read the rows above it): counters, then what pressure the range saw,
+  // then each live job's interception (seccomp reaches every binary, preload only dynamic ones).
   out += fmt::format(
       "{} port(s) claimed in {} (table {}); picks {}, fallbacks {}, full-range events {}, reaped {}; peak in use {} of "
       "{} ports, lingers given way {} ({} younger than {} ms)",
@@ -131,6 +136,15 @@ void print_table(const std::vector<Row>& rows, const PortTable& table) {
   if (c.full_range_events > 0) {
     out += fmt::format("; range full: job '{}' needed at least {} ports (widen PORTSAFE_RANGE)", c.ports_needed_job,
                        c.ports_needed);
+  }
+  std::map<std::string, std::string> jobs;
+  for (const Row& r : rows) {
+    if (!r.intercept.empty() && !r.job.empty()) jobs.emplace(r.job, r.intercept);
+  }
+  std::string separator = "; interception: ";
+  for (const auto& [job, intercept] : jobs) {
+    out += fmt::format("{}{} {}", separator, job, intercept);
+    separator = ", ";
   }
   out += "\n";
   std::fputs(out.c_str(), stdout);

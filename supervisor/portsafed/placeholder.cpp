@@ -1,4 +1,5 @@
 #include "placeholder.hpp"
+#include "portsafe/unnotified_bind.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+// Placeholders bind through bind_unnotified: a supervisor started from inside a seccomp-tier job
+// (a nested portsafe-run) inherits the job's filter, and its holds must not go through the job's
+// claim rules (the shim leaves portsafed alone for the same reason).
 namespace portsafe::supervisor {
 namespace {
 
@@ -35,7 +39,7 @@ int bind_wildcard_v4(Protocol proto, uint16_t port, bool reuse_first, UniqueFd& 
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return errno;
+  if (bind_unnotified(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return errno;
   if (!reuse_first) {
     if (const int error = set_reuse(fd.get()); error != 0) return error;
   }
@@ -57,7 +61,7 @@ int bind_wildcard_v6(Protocol proto, uint16_t port, bool reuse_first, UniqueFd& 
   addr.sin6_family = AF_INET6;
   addr.sin6_port = htons(port);
   addr.sin6_addr = in6addr_any;
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+  if (bind_unnotified(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     unavailable = errno == EADDRNOTAVAIL;
     return unavailable ? 0 : errno;
   }
@@ -125,7 +129,7 @@ int bind_consumer(Protocol proto, const SocketAddress& address, bool listen, Uni
     const int one = 1;
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   }
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) return errno;
+  if (bind_unnotified(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) return errno;
   if (listen && proto == Protocol::tcp && ::listen(fd.get(), SOMAXCONN) != 0) return errno;
   out = std::move(fd);
   return 0;

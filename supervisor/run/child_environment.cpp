@@ -50,6 +50,7 @@ ChildEnvironment build_child_environment(const std::vector<std::string>& base, c
   ours.emplace_back(env::kRuntimeDir, settings.runtime_dir);
   if (settings.range) ours.emplace_back(env::kRange, format_range(*settings.range));
   if (settings.linger_seconds) ours.emplace_back(env::kLinger, std::to_string(*settings.linger_seconds));
+  if (!settings.intercept.empty()) ours.emplace_back(env::kIntercept, settings.intercept);
   for (const ExportedPort& port : settings.ports) {
     ours.emplace_back(std::string(env::kPortPrefix) + port_env_key(port.name), std::to_string(port.port));
   }

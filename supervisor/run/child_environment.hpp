@@ -25,6 +25,7 @@ struct ChildSettings {
   std::optional<uint32_t> linger_seconds;  // PORTSAFE_LINGER, when --linger
   std::vector<ExportedPort> ports;         // PORTSAFE_PORT_<NAME>
   std::vector<std::string> listen_names;   // LISTEN_FDNAMES, in descriptor order (fd 3, 4, ...)
+  std::string intercept;                   // PORTSAFE_INTERCEPT (seccomp|preload), when set
 };
 
 // Digits reserved after "LISTEN_PID=" for the child to fill in after fork.

@@ -25,6 +25,7 @@ constexpr const char* kFooter =
     "\nCOMMAND's environment:\n"
     "  LD_PRELOAD               libportsafe.so first, then any inherited entries\n"
     "  PORTSAFE_JOB, PORTSAFE_JOB_ID, PORTSAFE_RUNTIME_DIR, PORTSAFE_RANGE (--range), PORTSAFE_LINGER (--linger)\n"
+    "  PORTSAFE_INTERCEPT       seccomp or preload: the interception the job got (--intercept)\n"
     "  PORTSAFE_PORT_<NAME>     each --port/--listen/--handover port (NAME upper-cased, '-' -> '_')\n"
     "  LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID   with --listen: sockets at fd 3, 4, ... (systemd style)\n"
     "In COMMAND's arguments {{NAME}} becomes the port reserved as NAME, e.g.\n"
@@ -48,7 +49,7 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
   ParsedCommandLine parsed;
   RunOptions options;
   std::vector<std::string> port_texts, listen_texts, handover_texts;
-  std::string range_text, linger_text;
+  std::string range_text, linger_text, intercept_text;
 
   CLI::App app(kDescription, "portsafe-run");
   app.footer(footer());
@@ -84,6 +85,10 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
       ->type_name("LOW-HIGH");
   app.add_option("--linger", linger_text, "Seconds a picked-then-closed port stays the job's (default 60)")
       ->type_name("SECONDS");
+  app.add_option("--intercept", intercept_text,
+                 "How binds are coordinated: auto (seccomp too when root/CAP_SYS_ADMIN or COMMAND is static or Go), "
+                 "preload (the shim only), seccomp (the shim and a seccomp filter for every process of the job)")
+      ->type_name("auto|preload|seccomp");
   app.add_flag("--print", options.print, "Print the reservations, one NAME=PORT line each, to stderr before running");
   app.add_flag("-q,--quiet", options.quiet, "Print nothing but errors");
   app.add_flag("-v,--verbose", options.verbose, "Say what portsafe-run does");
@@ -140,6 +145,11 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     auto linger = parse_linger(linger_text);
     if (!linger.ok()) return fail(linger.error);
     options.linger_seconds = *linger.value;
+  }
+  if (app.count("--intercept") > 0) {
+    const auto mode = intercept::parse_intercept_mode(intercept_text);
+    if (!mode) return fail(fmt::format("--intercept {}: choose auto, preload or seccomp", intercept_text));
+    options.intercept = *mode;
   }
   if (options.quiet && options.verbose) return fail("--quiet and --verbose contradict each other; give one");
 

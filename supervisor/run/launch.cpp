@@ -7,6 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "intercept/bind_filter.hpp"
+#include "intercept/listener_transfer.hpp"
+#include "portsafe/environment.hpp"
 
 namespace portsafe::run {
 namespace {
@@ -46,7 +51,17 @@ struct ChildStart {
   char* const* sh_argv;
   int error_fd;
   pid_t parent;  // portsafe-run
+  int filter_channel;  // -1: no seccomp tier
+  bool set_no_new_privs;
+  bool require_filter;
+  char* intercept_value;  // the value of COMMAND's PORTSAFE_INTERCEPT entry, or null
 };
+
+// The filter did not go in: COMMAND's PORTSAFE_INTERCEPT must not say it did (a nested
+// portsafe-run would trust it). Same length, so it is rewritten in place, without allocating.
+constexpr char kSeccompValue[] = "seccomp";
+constexpr char kPreloadValue[] = "preload";
+static_assert(sizeof kSeccompValue == sizeof kPreloadValue);
 
 // The child's whole life before exec: async-signal-safe calls only, no allocation (it may share
 // the parent's memory, see spawn_child).
@@ -66,6 +81,17 @@ int run_child(void* arg) {
     }
   }
   if (start.listen_pid != nullptr) fill_listen_pid(start.listen_pid, static_cast<long>(::getpid()));
+  // Last before exec, so nothing of ours pays a notification. The listener is close-on-exec.
+  if (start.filter_channel >= 0) {
+    const intercept::FilterInstall install = intercept::install_bind_filter(start.set_no_new_privs);
+    intercept::send_listener(start.filter_channel, install);
+    if (install.listener >= 0) ::close(install.listener);
+    // EBUSY: an outer job's filter already has the listener, and it serves us too.
+    if (install.listener < 0 && install.error != EBUSY) {
+      if (start.require_filter) ::_exit(125);
+      if (start.intercept_value != nullptr) std::memcpy(start.intercept_value, kPreloadValue, sizeof kPreloadValue - 1);
+    }
+  }
   ::execve(start.path, start.argv, start.envp);
   if (errno == ENOEXEC) ::execve(start.sh_argv[0], start.sh_argv, start.envp);
   const int error = errno;
@@ -132,8 +158,23 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
   std::vector<char*> sh_argv = pointers_to(sh_args);
   char* listen_pid = plan.environment.listen_pid_index ? envp[*plan.environment.listen_pid_index] : nullptr;
 
+  UniqueFd filter_channel;
+  if (plan.filter_channel) {
+    filter_channel = lift(plan.filter_channel.get(), floor);
+    if (!filter_channel) {
+      result.exec_errno = errno;
+      return result;
+    }
+    plan.filter_channel.reset();
+  }
+  char* intercept_value = nullptr;
+  const std::string intercept_entry = std::string(env::kIntercept) + "=" + kSeccompValue;
+  for (std::string& entry : plan.environment.entries) {
+    if (entry == intercept_entry) intercept_value = entry.data() + entry.size() - (sizeof kSeccompValue - 1);
+  }
   ChildStart start{&child_mask, count, {}, listen_pid, plan.path.c_str(), argv.data(), envp.data(), sh_argv.data(),
-                   error_write.get(), ::getpid()};
+                   error_write.get(), ::getpid(), filter_channel ? filter_channel.get() : -1, plan.set_no_new_privs,
+                   plan.require_filter, intercept_value};
   std::vector<int> source_numbers;
   for (const UniqueFd& fd : sources) source_numbers.push_back(fd.get());
   start.sources = source_numbers.data();
@@ -145,6 +186,7 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
 
   result.pid = pid;
   error_write.reset();
+  filter_channel.reset();  // the child's end: receive_listener then sees EOF if it sent nothing
   int child_errno = 0;
   ssize_t n;
   do {

@@ -19,6 +19,11 @@ struct LaunchPlan {
   std::vector<std::string> argv;  // argv[0] as the user wrote it
   ChildEnvironment environment;
   std::vector<UniqueFd> pass_fds;  // become 3, 4, ... in COMMAND (in --listen order)
+  // The seccomp tier: the child installs the bind filter just before exec and sends the listener
+  // over filter_channel (see intercept/listener_transfer.hpp).
+  UniqueFd filter_channel;
+  bool set_no_new_privs = false;  // without CAP_SYS_ADMIN the kernel requires it
+  bool require_filter = false;    // --intercept seccomp: exit 125 when the filter cannot go in
 };
 
 struct Launch {

@@ -14,6 +14,7 @@
 #include "run/child_environment.hpp"
 #include "run/environment_defaults.hpp"
 #include "run/command_line.hpp"
+#include "run/interception.hpp"
 #include "run/job_name.hpp"
 #include "run/job_recovery.hpp"
 #include "run/job_session.hpp"
@@ -109,7 +110,7 @@ int run(RunOptions options) {
     log_error("{}: permission denied (not an executable file)", program.path);
     return 126;
   }
-  warn_if_unreachable(tools::classify_file(program.path), options);
+  const tools::BinaryInfo binary = tools::classify_file(program.path);
 
   const RuntimeRoot root = resolve_runtime_root();
   if (!root.ok) {
@@ -150,6 +151,15 @@ int run(RunOptions options) {
   }
   if (options.print) print_reservations(session);
 
+  HandlerJob handler_job{root.path, session.opened.range, options.range, options.linger_seconds,
+                        pack_identity(origin.leader), job_name};
+  InterceptionPlan interception = plan_interception(options, binary.kind, origin.nested, handler_job);
+  if (!interception.error.empty()) {
+    log_error("{}", interception.error);
+    return kExitOwnFailure;
+  }
+  if (!interception.seccomp) warn_if_unreachable(binary, options);
+
   PortsByKey ports_by_key;
   ChildSettings settings;
   for (const HeldPort& held : session.ports) {
@@ -168,6 +178,7 @@ int run(RunOptions options) {
   settings.runtime_dir = root.path;
   settings.range = options.range;
   settings.linger_seconds = options.linger_seconds;
+  settings.intercept = interception.env_value;
 
   std::vector<std::string> base;
   for (char** entry = environ; *entry != nullptr; ++entry) base.emplace_back(*entry);
@@ -176,6 +187,7 @@ int run(RunOptions options) {
   plan.argv = std::move(expanded.args);
   plan.environment = build_child_environment(base, settings);
   plan.pass_fds = std::move(session.sockets);
+  prepare_launch(interception, plan);
 
   sigset_t original_mask;
   if (!become_subreaper()) log_debug("cannot become a child subreaper: {}", std::strerror(errno));
@@ -194,10 +206,19 @@ int run(RunOptions options) {
     wait_exit_code(launched.pid);
     return exit_code_for_exec_errno(launched.exec_errno);
   }
+  JobInterception served = start_interception(interception, handler_job);
+  if (!served.error.empty()) {
+    log_error("{}", served.error);
+    wait_exit_code(launched.pid);  // it exited 125 rather than run without the filter asked for
+    return kExitOwnFailure;
+  }
   ConnectionWatch watch;
   watch.fd = session.client->fd();
   watch.on_lost = [&]() { return hold_ports_again(root.path, job_name, origin, session); };
-  return supervise_child(launched.pid, watch);
+  const int code = supervise_child(launched.pid, watch);
+  // COMMAND has ended: the claims the handler made for the job are released (or linger for it).
+  served.handler.reset();
+  return code;
 }
 
 }  // namespace

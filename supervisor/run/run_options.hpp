@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "intercept/intercept_mode.hpp"
 #include "portsafe/port_range.hpp"
 #include "portsafe/port_table.hpp"
 
@@ -28,6 +29,7 @@ struct RunOptions {
   std::optional<PortRange> range;
   std::string range_origin;  // how the user gave it ("--range 1-2", "PORTSAFE_RANGE=1-2"), for messages
   std::optional<uint32_t> linger_seconds;
+  intercept::InterceptMode intercept = intercept::InterceptMode::automatic;  // --intercept
   bool print = false;
   bool quiet = false;
   bool verbose = false;

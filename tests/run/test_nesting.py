@@ -47,8 +47,9 @@ def test_inner_ports_released_when_inner_ends_outer_still_held(ps):
     checker = ps.tmp / "check.py"
     checker.write_text(CHECK_AFTER_INNER)
     inner = [run_prog(ps), "--port", "inner", "--", "sh", "-c", "echo $PORTSAFE_PORT_INNER"]
-    # The checks run without the shim (LD_PRELOAD unset) so that only the kernel answers.
-    out = ps.run([run_prog(ps), "--port", "outer", "--", "env", "-u", "LD_PRELOAD", PYTHON, str(checker)] + inner)
+    # The checks run without the shim (LD_PRELOAD unset) and without the seccomp tier (which, as
+    # root, would apply the shim's rules to them too) so that only the kernel answers.
+    out = ps.run([run_prog(ps), "--intercept", "preload", "--port", "outer", "--", "env", "-u", "LD_PRELOAD", PYTHON, str(checker)] + inner)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["inner-free", "outer-held"], out.stdout
 

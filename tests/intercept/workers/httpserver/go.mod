@@ -1,0 +1,3 @@
+module portsafe.test/httpserver
+
+go 1.19
