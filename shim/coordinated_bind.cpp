@@ -28,7 +28,7 @@ class ShimSite final : public BindSite {
   explicit ShimSite(int fd) noexcept : fd_(fd) {}
 
   int bind(const struct sockaddr* addr, socklen_t length) noexcept override {
-    return bind_unnotified(fd_, addr, length) == 0 ? 0 : errno;
+    return bind_unnotified(fd_, addr, length, real().bind) == 0 ? 0 : errno;
   }
   std::optional<int> int_option(int level, int name) noexcept override { return shim::int_option(fd_, level, name); }
   void set_int_option(int level, int name, int value) noexcept override {
@@ -101,7 +101,7 @@ int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noex
   const std::optional<SocketFacts> facts = known_socket_facts(fd);
   const auto proto = facts ? facts->proto : inet_socket_protocol(fd);
   // Not TCP/UDP (raw, SCTP...): nobody coordinates it, and the handler need not be asked either.
-  if (!proto) return bind_unnotified(fd, addr, length);
+  if (!proto) return bind_unnotified(fd, addr, length, real().bind);
   BindRequest request;
   request.addr = addr;
   request.length = length;

@@ -18,4 +18,10 @@ inline constexpr socklen_t kUnnotifiedBindLength = 117;
 // IPv6 socket fails with EINVAL for its length, but padded it reaches the family check).
 int bind_unnotified(int fd, const struct sockaddr* addr, socklen_t length) noexcept;
 
+// The same through bind_call: the preload shim passes the next bind() in the library chain
+// (RTLD_NEXT), so a library preloaded after it (socket_wrapper, a sanitizer's interceptor) still
+// sees the program's binds.
+using BindCall = int (*)(int, const struct sockaddr*, socklen_t);
+int bind_unnotified(int fd, const struct sockaddr* addr, socklen_t length, BindCall bind_call) noexcept;
+
 }  // namespace portsafe

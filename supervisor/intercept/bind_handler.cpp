@@ -19,6 +19,12 @@
 namespace portsafe::intercept {
 namespace {
 
+// In the table's range and not reserved (reserved ports are excluded for both protocols alike).
+bool covers_port(const PortTable& table, uint16_t port) {
+  const SlotRef ref = table.ref_of(Protocol::tcp, port);
+  return ref.valid() && slot_word::state(ref.word) != SlotState::excluded;
+}
+
 // Linux 6.6: the answer wakes the target on the handler's CPU, a round trip of ~3 µs instead of
 // ~12 µs (two processes ping-ponging). Not in Debian 12's headers.
 constexpr unsigned long kNotifSetFlags = SECCOMP_IOW(4, __u64);
@@ -167,6 +173,10 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   const auto* addr = reinterpret_cast<const sockaddr*>(&address->storage);
   const auto port = inet_address_port(addr, address->length);
   if (!port) return Answer{0, true};  // not an inet address: not ours (quietly: AF_UNIX is common)
+  // A port the table does not cover (a privileged port, one above the range, a reserved one) is
+  // the kernel's to decide, against the caller's own privileges (CAP_NET_BIND_SERVICE, LSMs):
+  // binding it here would do it with portsafe-run's.
+  if (*port != 0 && !covers_port(table_, *port)) return proceed("port outside portsafe's range");
   UniqueFd socket = take_target_descriptor(listener_.get(), request);
   if (!socket) return proceed("descriptor not taken (caller gone, or not a descriptor)");
   int type = 0, protocol = 0;

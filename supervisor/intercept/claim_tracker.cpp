@@ -61,9 +61,23 @@ size_t ClaimTracker::sweep() {
     if (!listed) continue;
     std::unordered_set<uint16_t> busy_ports;  // a live socket is bound there
     std::unordered_set<uint16_t> used_ports;
-    for (const CensusEntry& entry : *listed) {
-      if (entry.inode != 0) busy_ports.insert(entry.port);
-      if (shows_use(entry, proto)) used_ports.insert(entry.port);
+    const auto count_in = [&](const std::vector<CensusEntry>& entries) {
+      for (const CensusEntry& entry : entries) {
+        if (entry.inode != 0) busy_ports.insert(entry.port);
+        if (shows_use(entry, proto)) used_ports.insert(entry.port);
+      }
+    };
+    count_in(*listed);
+    // One dump walks the kernel's listening, bound and connected sockets in turn: a socket that
+    // moves between them meanwhile (listen() right after its answered bind) is in none. A port
+    // looks free only when a second dump agrees.
+    const bool any_missing = std::any_of(claims_.begin(), claims_.end(), [&](const TrackedClaim& claim) {
+      return claim.proto == proto && busy_ports.count(claim.port) == 0;
+    });
+    if (any_missing) {
+      const auto again = census_.list(proto, span);
+      if (!again) continue;
+      count_in(*again);
     }
     std::vector<TrackedClaim> kept;
     kept.reserve(claims_.size());

@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
 
 #include "intercept/intercept_mode.hpp"
@@ -16,6 +18,17 @@ HandlerThread::HandlerThread(std::unique_ptr<PortTable> table, UniqueFd listener
     : table_(std::move(table)),
       handler_(std::make_unique<BindHandler>(std::move(listener), *table_, std::move(settings))),
       stop_event_(::eventfd(0, EFD_CLOEXEC)) {
+  if (!stop_event_) {
+    // Without a way to wake it, the thread could never be stopped and portsafe-run would hang at
+    // exit: serve nothing, and close the listener so the job's binds fail at once instead.
+    const int error = errno;
+    handler_.reset();
+    finished_.store(true, std::memory_order_release);
+    log_error("the seccomp bind handler cannot start (eventfd: {}); binds in this job now fail with ENOSYS "
+              "(function not implemented); rerun with --intercept preload",
+              std::strerror(error));
+    return;
+  }
   thread_ = std::thread([this] { run(); });
 }
 

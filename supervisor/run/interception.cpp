@@ -105,13 +105,15 @@ JobInterception start_interception(InterceptionPlan& plan, const HandlerJob& job
   plan.channel.reset();
   if (!received.received) return out;  // the child ended before: its exit says why
   if (!received.listener) {
-    if (received.error == EBUSY) {
-      log_info("interception: an outer seccomp listener already covers COMMAND (EBUSY)");
-    } else if (plan.forced) {
-      out.error = fmt::format("cannot install the seccomp bind filter ({}); use --intercept preload",
-                              std::strerror(received.error));
+    // EBUSY: another seccomp listener (a sandbox, a container runtime) already serves this
+    // process tree; its answers are not portsafe's rules.
+    const std::string why = received.error == EBUSY
+                                ? "another seccomp listener already serves this process tree (EBUSY)"
+                                : std::strerror(received.error);
+    if (plan.forced) {
+      out.error = fmt::format("cannot install the seccomp bind filter ({}); use --intercept preload", why);
     } else {
-      log_warn("warning: seccomp interception unavailable ({}); {}", std::strerror(received.error), kShimAlone);
+      log_warn("warning: seccomp interception unavailable ({}); {}", why, kShimAlone);
     }
     return out;
   }

@@ -86,8 +86,10 @@ int run_child(void* arg) {
     const intercept::FilterInstall install = intercept::install_bind_filter(start.set_no_new_privs);
     intercept::send_listener(start.filter_channel, install);
     if (install.listener >= 0) ::close(install.listener);
-    // EBUSY: an outer job's filter already has the listener, and it serves us too.
-    if (install.listener < 0 && install.error != EBUSY) {
+    // Any failure, EBUSY included: a listener we did not make (a sandbox, a container runtime's
+    // syscall interception; a nested portsafe-run never asks, see plan_interception) serves
+    // nothing of ours, so the job has the shim alone and says so.
+    if (install.listener < 0) {
       if (start.require_filter) ::_exit(125);
       if (start.intercept_value != nullptr) std::memcpy(start.intercept_value, kPreloadValue, sizeof kPreloadValue - 1);
     }
