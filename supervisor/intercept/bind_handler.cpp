@@ -209,6 +209,10 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   bind.port = *port;
   const int error = coordinated_inet_bind(scope, bind, site);
   claimant_.label = nullptr;
+  // Every notification served says so at -v (some rules' answers note nothing, e.g. a port the
+  // job already has bound): what shows that the shim's own binds never come this way.
+  log_info("seccomp: pid {} bind {} port {} served: {}", request.pid, protocol_name(*proto), *port,
+           error == 0 ? "bound" : std::strerror(error));
   send_answer(request.id, Answer{error, false, false}, error == 0 ? inode : 0);
   return Answer{error, false, true};
 }
