@@ -1,6 +1,7 @@
 #include "intercept_fixture.hpp"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sys/syscall.h>
 
 #include <atomic>
@@ -119,6 +120,25 @@ intercept::BindHandler& InterceptTest::handler() {
 }
 
 int InterceptTest::wait_child() {
+  // A regression that leaves the child in a notified bind nobody answers must fail this test
+  // with a reason, not hang it until ctest's timeout: wait on a pidfd with a bound.
+  constexpr int kPatienceMs = 30'000;
+  const UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child_, 0u)));
+  if (pidfd) {
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    int ready = 0;
+    do {
+      ready = ::poll(&exited, 1, kPatienceMs);
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+      ::kill(child_, SIGKILL);
+      ::waitpid(child_, nullptr, 0);
+      child_ = -1;
+      ADD_FAILURE() << "the child did not exit within " << kPatienceMs / 1000
+                    << " s (stuck in a bind nobody answered?): killed it";
+      return -1;
+    }
+  }
   int status = 0;
   if (::waitpid(child_, &status, 0) != child_) return -1;
   child_ = -1;
