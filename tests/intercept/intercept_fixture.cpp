@@ -77,7 +77,7 @@ void InterceptTest::TearDown() {
   PortTable::remove(spec_.name);
 }
 
-void InterceptTest::start_child(const std::function<int(int control)>& body) {
+void InterceptTest::start_child(const std::function<int(int control)>& body, bool killable) {
   int channel[2], control[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel), 0);
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control), 0);
@@ -86,7 +86,7 @@ void InterceptTest::start_child(const std::function<int(int control)>& body) {
   if (child_ == 0) {
     ::close(channel[0]);
     ::close(control[0]);
-    const intercept::FilterInstall install = intercept::install_bind_filter(true);
+    const intercept::FilterInstall install = intercept::install_bind_filter(true, killable);
     intercept::send_listener(channel[1], install);
     if (install.listener < 0) ::_exit(90);
     ::close(install.listener);
@@ -114,6 +114,7 @@ intercept::BindHandler& InterceptTest::handler() {
     settings.job_id = pack_identity(settings.owner);
     settings.job_name = "itest-job";
     settings.linger_ms = 60'000;
+    settings.before_answer = before_answer_;
     handler_ = std::make_unique<intercept::BindHandler>(std::move(listener_), *table_, settings);
   }
   return *handler_;
