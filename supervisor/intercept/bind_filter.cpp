@@ -52,7 +52,7 @@ constexpr sock_filter kProgram[] = {
 
 }  // namespace
 
-FilterInstall install_bind_filter(bool set_no_new_privs) noexcept {
+FilterInstall install_bind_filter(bool set_no_new_privs, bool killable_wait) noexcept {
   FilterInstall result;
   if (set_no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     result.error = errno;
@@ -61,8 +61,9 @@ FilterInstall install_bind_filter(bool set_no_new_privs) noexcept {
   sock_fprog program{static_cast<unsigned short>(sizeof kProgram / sizeof kProgram[0]),
                      const_cast<sock_filter*>(kProgram)};
   const unsigned long base = SECCOMP_FILTER_FLAG_NEW_LISTENER;
-  long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, base | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &program);
-  result.killable = fd >= 0;
+  const unsigned long killable = killable_wait ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
+  long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, base | killable, &program);
+  result.killable = fd >= 0 && killable_wait;
   // Kernels before 5.19 refuse the unknown flag with EINVAL: the filter still works, but a
   // signal (Go's SIGURG preemption) may interrupt a bind while it waits for its answer, and the
   // program then retries it (Go does: EINTR).

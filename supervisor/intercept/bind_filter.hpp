@@ -19,6 +19,8 @@ struct FilterInstall {
 // Installs the filter on the calling thread, setting PR_SET_NO_NEW_PRIVS first when
 // set_no_new_privs (required without CAP_SYS_ADMIN). Async-signal-safe, allocation-free.
 // error EBUSY: a filter of this thread's chain already has a listener (an outer job's filter).
-FilterInstall install_bind_filter(bool set_no_new_privs) noexcept;
+// killable_wait false leaves out WAIT_KILLABLE_RECV, as kernels before 5.19 do (tests: a signal
+// may then interrupt a served call before its answer).
+FilterInstall install_bind_filter(bool set_no_new_privs, bool killable_wait = true) noexcept;
 
 }  // namespace portsafe::intercept

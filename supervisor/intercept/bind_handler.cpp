@@ -1,6 +1,7 @@
 #include "intercept/bind_handler.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -192,7 +193,7 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   const uint64_t inode = inode_of(socket.get());
   // A retried call we already served (its answer found it interrupted) is told it worked, if its
   // socket really is bound.
-  if (bound_unanswered_.erase(inode) > 0 && is_bound(socket.get())) return Answer{0, false};
+  if (is_retry_of_unanswered(inode, *address) && is_bound(socket.get())) return Answer{0, false};
 
   ++counters_.coordinated;
   // The claim's label names the tier and the process that really bound (the owner is us):
@@ -213,11 +214,40 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   // job already has bound): what shows that the shim's own binds never come this way.
   log_info("seccomp: pid {} bind {} port {} served: {}", request.pid, protocol_name(*proto), *port,
            error == 0 ? "bound" : std::strerror(error));
-  send_answer(request.id, Answer{error, false, false}, error == 0 ? inode : 0);
+  if (settings_.before_answer) settings_.before_answer(request);
+  // process holds the calling thread until the answer is lost (send_answer then looks it up).
+  const UnansweredBind bound{inode, *address, static_cast<pid_t>(request.pid)};
+  send_answer(request.id, Answer{error, false, false}, error == 0 ? &bound : nullptr);
   return Answer{error, false, true};
 }
 
-bool BindHandler::send_answer(uint64_t id, const Answer& answer, uint64_t bound_inode) {
+bool BindHandler::is_retry_of_unanswered(uint64_t inode, const TargetAddress& asked) {
+  const auto entry = std::find_if(bound_unanswered_.begin(), bound_unanswered_.end(),
+                                  [&](const UnansweredBind& bound) { return bound.inode == inode; });
+  if (entry == bound_unanswered_.end()) return false;
+  // A call with another address is not the retry: binding the socket again gets the kernel's
+  // EINVAL, as without us. Either way the entry has served.
+  const bool same = entry->asked.length == asked.length &&
+                    std::memcmp(&entry->asked.storage, &asked.storage, asked.length) == 0;
+  bound_unanswered_.erase(entry);
+  return same;
+}
+
+// A process that is gone retries nothing (its socket is closed with it): without this, every
+// lost answer would be remembered until portsafe-run ends.
+void BindHandler::forget_unanswered_of_gone_processes() {
+  std::erase_if(bound_unanswered_, [](const UnansweredBind& bound) {
+    return bound.process <= 0 || (::kill(bound.process, 0) != 0 && errno == ESRCH);
+  });
+}
+
+size_t BindHandler::sweep() {
+  const size_t released = tracker_.sweep();
+  forget_unanswered_of_gone_processes();
+  return released;
+}
+
+bool BindHandler::send_answer(uint64_t id, const Answer& answer, const UnansweredBind* bound) {
   std::fill(response_buffer_.begin(), response_buffer_.end(), 0);
   auto& response = *reinterpret_cast<seccomp_notif_resp*>(response_buffer_.data());
   response.id = id;
@@ -232,7 +262,15 @@ bool BindHandler::send_answer(uint64_t id, const Answer& answer, uint64_t bound_
     // will be retried).
     ++counters_.lost;
     log_debug("seccomp: answer {} found no waiting call ({})", id, std::strerror(errno));
-    if (bound_inode != 0) bound_unanswered_.insert(bound_inode);
+    if (bound != nullptr) {
+      try {
+        UnansweredBind entry = *bound;
+        entry.process = process_of(static_cast<pid_t>(entry.process));
+        bound_unanswered_.push_back(entry);
+      } catch (...) {
+        // Out of memory: the retry gets EINVAL, as it would without the handler's help.
+      }
+    }
     return false;
   }
   return true;
@@ -249,7 +287,7 @@ bool BindHandler::handle_one() {
   const Answer answer = decide(request);
   if (answer.answered) return true;
   if (answer.proceed) ++counters_.continued;
-  send_answer(request.id, answer, 0);
+  send_answer(request.id, answer, nullptr);
   return true;
 }
 
@@ -286,7 +324,7 @@ std::string BindHandler::serve(int stop_fd) {
     }
     // POLLHUP: no process uses the filter any more; nothing will come.
     if (listening && ready > 0 && (fds[1].revents & (POLLHUP | POLLERR)) != 0) listening = false;
-    const size_t released = tracker_.sweep();
+    const size_t released = sweep();
     interval = released > 0 ? settings_.sweep_interval_ms : std::min(interval * 2, kMaxSweepIntervalMs);
     last_sweep = monotonic_ms();
   }

@@ -9,11 +9,12 @@
 #include <linux/seccomp.h>
 
 #include <atomic>
+#include <functional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "intercept/claim_tracker.hpp"
+#include "intercept/target_access.hpp"
 #include "portsafe/port_table.hpp"
 #include "portsafe/unique_fd.hpp"
 
@@ -26,6 +27,9 @@ struct HandlerSettings {
   std::string job_name;
   uint32_t linger_ms = kDefaultLingerMs;
   int sweep_interval_ms = 100;  // how often gone sockets are looked for while claims exist
+  // Tests only: runs after a bind was served and before its answer is sent (a test interrupts
+  // the waiting call there, as a signal may).
+  std::function<void(const seccomp_notif&)> before_answer;
 };
 
 struct HandlerCounters {
@@ -45,7 +49,11 @@ class BindHandler {
 
   // Receives and answers one notification (blocking). False when the listener failed.
   bool handle_one();
+  // Looks for gone sockets (the tracker's sweep) and forgets the lost answers of processes that
+  // are gone. Returns how many claims were released.
+  size_t sweep();
   ClaimTracker& tracker() noexcept { return tracker_; }
+  size_t unanswered_binds() const noexcept { return bound_unanswered_.size(); }
   HandlerCounters counters() const noexcept { return counters_; }
   int listener() const noexcept { return listener_.get(); }
 
@@ -56,7 +64,16 @@ class BindHandler {
     bool answered = false;  // decide() sent it already (it must know whether the send worked)
   };
   Answer decide(const seccomp_notif& request);
-  bool send_answer(uint64_t id, const Answer& answer, uint64_t bound_inode);
+  // A socket we bound whose answer found no waiting call (a signal interrupted it): the program's
+  // retry of that same bind must get 0, not EINVAL for binding twice.
+  struct UnansweredBind {
+    uint64_t inode = 0;
+    TargetAddress asked;  // the address as the call passed it: only the same retry is told 0
+    pid_t process = -1;   // the entry goes when this process does: nothing can retry then
+  };
+  bool send_answer(uint64_t id, const Answer& answer, const UnansweredBind* bound);
+  bool is_retry_of_unanswered(uint64_t inode, const TargetAddress& asked);
+  void forget_unanswered_of_gone_processes();
 
   UniqueFd listener_;
   PortTable& table_;
@@ -67,9 +84,7 @@ class BindHandler {
   uint64_t netns_cookie_ = 0;  // our network namespace (0: the kernel cannot tell, before 5.14)
   std::vector<unsigned char> request_buffer_;
   std::vector<unsigned char> response_buffer_;
-  // Sockets we bound whose answer found no waiting call (a signal interrupted it): the program's
-  // retry must get 0, not EINVAL for binding twice.
-  std::unordered_set<uint64_t> bound_unanswered_;
+  std::vector<UnansweredBind> bound_unanswered_;
   HandlerCounters counters_;
 };
 

@@ -44,15 +44,37 @@ struct DumpRequest {
   PortFilter filter;
 };
 
+UniqueFd open_diag_socket() noexcept {
+  return UniqueFd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+}
+
 }  // namespace
 
-SocketCensus::SocketCensus() : fd_(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) {}
+SocketCensus::SocketCensus() : fd_(open_diag_socket()) {}
+
+// A dump cut short (an error reply, a failed recv, an exception while storing) leaves the rest of
+// its answer queued, and a running dump makes the kernel refuse the next one: a fresh socket
+// drops both, so no later sweep can take that remainder for its own answer.
+void SocketCensus::reopen() noexcept { fd_ = open_diag_socket(); }
 
 bool SocketCensus::dump(int family, Protocol proto, PortRange ports, std::vector<CensusEntry>& out) {
+  bool answered = false;
+  try {
+    answered = read_dump(family, proto, ports, out);
+  } catch (...) {
+    reopen();
+    throw;
+  }
+  if (!answered) reopen();
+  return answered;
+}
+
+bool SocketCensus::read_dump(int family, Protocol proto, PortRange ports, std::vector<CensusEntry>& out) {
   DumpRequest message{};
   message.header.nlmsg_len = sizeof message;
   message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
   message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  message.header.nlmsg_seq = ++sequence_;
   message.request.sdiag_family = static_cast<uint8_t>(family);
   message.request.sdiag_protocol = proto == Protocol::tcp ? IPPROTO_TCP : IPPROTO_UDP;
   message.request.idiag_states = kAllStates;
@@ -69,6 +91,8 @@ bool SocketCensus::dump(int family, Protocol proto, PortRange ports, std::vector
     size_t left = static_cast<size_t>(n);
     for (auto* header = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(header, left);
          header = NLMSG_NEXT(header, left)) {
+      // An answer to an earlier request (one abandoned before this socket learned to drop it).
+      if (header->nlmsg_seq != message.header.nlmsg_seq) continue;
       if (header->nlmsg_type == NLMSG_DONE) return true;
       if (header->nlmsg_type == NLMSG_ERROR) return false;
       if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "portsafe/port_range.hpp"
@@ -23,6 +24,9 @@ struct CensusEntry {
 class SocketCensus {
  public:
   SocketCensus();  // opens the netlink socket; valid() says whether it worked
+  // Reads the kernel's answers on socket, a NETLINK_SOCK_DIAG socket (tests hand one that still
+  // holds a stale reply).
+  explicit SocketCensus(UniqueFd socket) noexcept : fd_(std::move(socket)) {}
   bool valid() const noexcept { return fd_.valid(); }
 
   // Every IPv4 and IPv6 socket of proto whose local port is in ports; nullopt when the kernel
@@ -35,7 +39,10 @@ class SocketCensus {
 
  private:
   bool dump(int family, Protocol proto, PortRange ports, std::vector<CensusEntry>& out);
+  bool read_dump(int family, Protocol proto, PortRange ports, std::vector<CensusEntry>& out);
+  void reopen() noexcept;
   UniqueFd fd_;
+  uint32_t sequence_ = 0;  // of the last request: a reply with another one is stale
 };
 
 // A live socket whose local port carries a connection (ESTABLISHED or a later state: a connected

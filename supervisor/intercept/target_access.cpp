@@ -67,6 +67,8 @@ std::optional<TargetAddress> read_bind_address(int listener, const seccomp_notif
   return address;
 }
 
+pid_t process_of(pid_t tid) { return thread_group_of(tid); }
+
 UniqueFd take_target_descriptor(int listener, const seccomp_notif& request) {
   UniqueFd pidfd = open_pidfd(static_cast<pid_t>(request.pid));
   if (!pidfd || !notification_valid(listener, request.id)) return UniqueFd();

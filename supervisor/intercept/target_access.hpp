@@ -5,6 +5,7 @@
 
 #include <linux/seccomp.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
@@ -29,5 +30,8 @@ std::optional<TargetAddress> read_bind_address(int listener, const seccomp_notif
 // of the duplicate binds the program's socket. Invalid when the target is gone or the number is
 // not open; errno says why.
 UniqueFd take_target_descriptor(int listener, const seccomp_notif& request);
+
+// The process (thread group) the thread tid belongs to, -1 when it is gone.
+pid_t process_of(pid_t tid);
 
 }  // namespace portsafe::intercept

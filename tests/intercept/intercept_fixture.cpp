@@ -1,6 +1,7 @@
 #include "intercept_fixture.hpp"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sys/syscall.h>
 
 #include <atomic>
@@ -76,7 +77,7 @@ void InterceptTest::TearDown() {
   PortTable::remove(spec_.name);
 }
 
-void InterceptTest::start_child(const std::function<int(int control)>& body) {
+void InterceptTest::start_child(const std::function<int(int control)>& body, bool killable) {
   int channel[2], control[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel), 0);
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control), 0);
@@ -85,7 +86,7 @@ void InterceptTest::start_child(const std::function<int(int control)>& body) {
   if (child_ == 0) {
     ::close(channel[0]);
     ::close(control[0]);
-    const intercept::FilterInstall install = intercept::install_bind_filter(true);
+    const intercept::FilterInstall install = intercept::install_bind_filter(true, killable);
     intercept::send_listener(channel[1], install);
     if (install.listener < 0) ::_exit(90);
     ::close(install.listener);
@@ -113,12 +114,32 @@ intercept::BindHandler& InterceptTest::handler() {
     settings.job_id = pack_identity(settings.owner);
     settings.job_name = "itest-job";
     settings.linger_ms = 60'000;
+    settings.before_answer = before_answer_;
     handler_ = std::make_unique<intercept::BindHandler>(std::move(listener_), *table_, settings);
   }
   return *handler_;
 }
 
 int InterceptTest::wait_child() {
+  // A regression that leaves the child in a notified bind nobody answers must fail this test
+  // with a reason, not hang it until ctest's timeout: wait on a pidfd with a bound.
+  constexpr int kPatienceMs = 30'000;
+  const UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child_, 0u)));
+  if (pidfd) {
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    int ready = 0;
+    do {
+      ready = ::poll(&exited, 1, kPatienceMs);
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+      ::kill(child_, SIGKILL);
+      ::waitpid(child_, nullptr, 0);
+      child_ = -1;
+      ADD_FAILURE() << "the child did not exit within " << kPatienceMs / 1000
+                    << " s (stuck in a bind nobody answered?): killed it";
+      return -1;
+    }
+  }
   int status = 0;
   if (::waitpid(child_, &status, 0) != child_) return -1;
   child_ = -1;

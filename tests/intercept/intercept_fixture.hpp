@@ -45,7 +45,9 @@ class InterceptTest : public ::testing::Test {
 
   // Forks a child that installs the filter (with no_new_privs), sends the listener, runs body
   // with its control socket and exits with body's result. The listener lands in listener_.
-  void start_child(const std::function<int(int control)>& body);
+  // killable false: the child's filter leaves out WAIT_KILLABLE_RECV (a signal can interrupt a
+  // served bind before its answer, as before Linux 5.19).
+  void start_child(const std::function<int(int control)>& body, bool killable = true);
   // Makes the handler over listener_ (the job: this process, range 20000-20015).
   intercept::BindHandler& handler();
   // Waits for the child's exit status (0 when body returned 0).
@@ -60,6 +62,8 @@ class InterceptTest : public ::testing::Test {
   UniqueFd listener_;
   bool killable_ = false;
   std::unique_ptr<intercept::BindHandler> handler_;
+  // Runs in handler() between a served bind and its answer (set before handler() first runs).
+  std::function<void(const seccomp_notif&)> before_answer_;
 };
 
 }  // namespace portsafe::testing
