@@ -204,3 +204,16 @@ class LineReader:
             if predicate(line):
                 break
         return seen
+
+
+def assert_coordinated(ps, results, expected_picks, job_range):
+    """What a seccomp-tier run of pick-a-port workers must show: no failed round, every pick made
+    and inside the job's range, no port held by two jobs at once, no fallback to the kernel."""
+    ports = picks(results)
+    assert failures(results) == 0, errors(results)
+    assert len(ports) == expected_picks
+    outside = sorted({p for p in ports if not job_range[0] <= p <= job_range[1]})
+    assert not outside, f"picks the kernel made, not the job's range: {outside[:20]}"
+    assert not shared_ports(results), shared_ports(results)[:10]
+    counters = table_counters(ps)
+    assert counters["fallbacks"] == 0 and counters["full_range_events"] == 0, counters

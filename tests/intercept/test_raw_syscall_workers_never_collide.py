@@ -21,13 +21,6 @@ def test_raw_syscall_workers_never_collide(ps, tiny_ephemeral_range, raw_worker)
     assert il.failures(bare) > 0, "the bare run showed no collision: the experiment is void"
 
     jobs = il.run_jobs(ps, raw_worker, args, JOBS, WORKERS_PER_JOB, il.seccomp_job("raw"))
-    ports = il.picks(jobs)
     print(f"bare: {il.failures(bare)} failed rounds of {JOBS * WORKERS_PER_JOB * ROUNDS} {il.errors(bare)}; "
           f"under --intercept seccomp: {il.failures(jobs)} {il.errors(jobs)}")
-    assert il.failures(jobs) == 0, il.errors(jobs)
-    assert len(ports) == JOBS * WORKERS_PER_JOB * ROUNDS
-    outside = sorted({p for p in ports if not RANGE[0] <= p <= RANGE[1]})
-    assert not outside, f"picks the kernel made, not the job's range: {outside[:20]}"
-    assert not il.shared_ports(jobs), il.shared_ports(jobs)[:10]
-    counters = il.table_counters(ps)
-    assert counters["fallbacks"] == 0 and counters["full_range_events"] == 0, counters
+    il.assert_coordinated(ps, jobs, JOBS * WORKERS_PER_JOB * ROUNDS, RANGE)
