@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -13,6 +15,15 @@
 #include "portsafe/log.hpp"
 
 namespace portsafe::intercept {
+namespace {
+
+void report_handler_stopped(const std::string& reason) {
+  log_error("the seccomp bind handler stopped ({}); binds in this job now fail with ENOSYS "
+            "(function not implemented); rerun with --intercept preload",
+            reason);
+}
+
+}  // namespace
 
 HandlerThread::HandlerThread(std::unique_ptr<PortTable> table, UniqueFd listener, HandlerSettings settings)
     : table_(std::move(table)),
@@ -24,9 +35,7 @@ HandlerThread::HandlerThread(std::unique_ptr<PortTable> table, UniqueFd listener
     const int error = errno;
     handler_.reset();
     finished_.store(true, std::memory_order_release);
-    log_error("the seccomp bind handler cannot start (eventfd: {}); binds in this job now fail with ENOSYS "
-              "(function not implemented); rerun with --intercept preload",
-              std::strerror(error));
+    report_handler_stopped(fmt::format("it cannot start: eventfd: {}", std::strerror(error)));
     return;
   }
   thread_ = std::thread([this] { run(); });
@@ -55,9 +64,7 @@ void HandlerThread::run() {
   // and every later one, fails with ENOSYS.
   handler_.reset();
   if (!reason.empty()) {
-    log_error("the seccomp bind handler stopped ({}); binds in this job now fail with ENOSYS "
-              "(function not implemented); rerun with --intercept preload",
-              reason);
+    report_handler_stopped(reason);
   }
   finished_.store(true, std::memory_order_release);
 }
