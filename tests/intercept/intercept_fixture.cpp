@@ -4,24 +4,21 @@
 #include <poll.h>
 #include <sys/syscall.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include "intercept/bind_filter.hpp"
 #include "intercept/listener_transfer.hpp"
+#include "table_fixture.hpp"  // unique_table_name: unique on the host, not per pid
 
 namespace portsafe::testing {
-namespace {
-
-std::string unique_table_name() {
-  static std::atomic<int> counter{0};
-  return "portsafe-itest-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+BindOutcome raw_bind(int family, int type, uint16_t port, socklen_t length) {
+  return bind_loopback(family, type, port, length, [](int fd, const sockaddr* addr, socklen_t size) {
+    return static_cast<int>(::syscall(SYS_bind, fd, addr, size));
+  });
 }
 
-}  // namespace
-
-BindOutcome raw_bind(int family, int type, uint16_t port, socklen_t length) {
+BindOutcome bind_loopback(int family, int type, uint16_t port, socklen_t length, BindCall bind_call) {
   BindOutcome out;
   out.fd = ::socket(family, type, 0);
   sockaddr_storage address{};
@@ -38,7 +35,7 @@ BindOutcome raw_bind(int family, int type, uint16_t port, socklen_t length) {
     v6.sin6_addr = in6addr_loopback;
     if (length == 0) length = sizeof v6;
   }
-  if (::syscall(SYS_bind, out.fd, &address, length) != 0) {
+  if (bind_call(out.fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
     out.error = errno;
     return out;
   }

@@ -19,6 +19,7 @@
 
 #include "intercept/bind_handler.hpp"
 #include "portsafe/port_table.hpp"
+#include "portsafe/unnotified_bind.hpp"
 #include "portsafe/unique_fd.hpp"
 
 namespace portsafe::testing {
@@ -33,6 +34,8 @@ struct BindOutcome {
 // socket(family, type) and bind to loopback:port with a raw syscall (address length as given,
 // default the family's sockaddr size).
 BindOutcome raw_bind(int family, int type, uint16_t port, socklen_t length = 0);
+// The same through bind_call (e.g. bind_unnotified): binds 127.0.0.1 or ::1 port `port`.
+BindOutcome bind_loopback(int family, int type, uint16_t port, socklen_t length, BindCall bind_call);
 
 // Child <-> test messages: one int each way.
 bool send_int(int fd, int value);

@@ -11,30 +11,9 @@ namespace portsafe::testing {
 namespace {
 
 BindOutcome padded_bind(int family, int type) {
-  BindOutcome out;
-  out.fd = ::socket(family, type, 0);
-  sockaddr_storage address{};
-  socklen_t length = 0;
-  if (family == AF_INET) {
-    auto& v4 = reinterpret_cast<sockaddr_in&>(address);
-    v4.sin_family = AF_INET;
-    v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    length = sizeof v4;
-  } else {
-    auto& v6 = reinterpret_cast<sockaddr_in6&>(address);
-    v6.sin6_family = AF_INET6;
-    v6.sin6_addr = in6addr_loopback;
-    length = sizeof v6;
-  }
-  if (bind_unnotified(out.fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
-    out.error = errno;
-    return out;
-  }
-  socklen_t size = sizeof address;
-  ::getsockname(out.fd, reinterpret_cast<sockaddr*>(&address), &size);
-  out.port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in&>(address).sin_port
-                                     : reinterpret_cast<sockaddr_in6&>(address).sin6_port);
-  return out;
+  return bind_loopback(family, type, 0, 0, [](int fd, const sockaddr* addr, socklen_t length) {
+    return bind_unnotified(fd, addr, length);
+  });
 }
 
 TEST(UnnotifiedBind, TheKernelAcceptsThePaddedLengthForEveryFamilyAndType) {
