@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "real_libc.hpp"
 #include "shim_log.hpp"
 #include "shim_state.hpp"
 
@@ -16,7 +17,7 @@ namespace {
 uint16_t bound_port(int fd) noexcept {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
+  if (real().getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
   if (address.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(address).sin_port);
   if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(address).sin6_port);
   return 0;

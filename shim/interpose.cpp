@@ -3,18 +3,23 @@
 // A wrapper leaves errno exactly as the real call did.
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdarg>
+#include <cstring>
 
 #include "claim_lifecycle.hpp"
 #include "coordinated_bind.hpp"
 #include "real_libc.hpp"
+#include "socket_kind.hpp"
 #include "socket_facts.hpp"
 #include "shim_state.hpp"
+#include "virtual_rewrite.hpp"
 
 namespace portsafe::shim {
 namespace {
@@ -97,6 +102,114 @@ int replace_descriptor(int oldfd, int newfd, Call call) noexcept {
 
 bool is_dup_command(int cmd) noexcept { return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC; }
 
+// sendmsg() with a virtual destination: the program's header copied, its name rewritten.
+ssize_t send_message(int fd, const struct msghdr* message, int flags) noexcept {
+  if (!virtual_active() || message == nullptr || message->msg_name == nullptr) {
+    return real().sendmsg(fd, message, flags);
+  }
+  sockaddr_storage scratch;
+  const Address destination =
+      virtual_destination(fd, static_cast<const sockaddr*>(message->msg_name), message->msg_namelen, scratch);
+  if (destination.addr == message->msg_name) return real().sendmsg(fd, message, flags);
+  msghdr copy = *message;
+  copy.msg_name = const_cast<sockaddr*>(destination.addr);  // our stack copy; the kernel only reads it
+  copy.msg_namelen = destination.length;
+  return real().sendmsg(fd, &copy, flags);
+}
+
+bool names_virtual_destination(const struct mmsghdr* messages, unsigned int count) noexcept {
+  for (unsigned int i = 0; i < count; ++i) {
+    const msghdr& header = messages[i].msg_hdr;
+    const auto port = inet_address_port(static_cast<const sockaddr*>(header.msg_name), header.msg_namelen);
+    if (port && g_virtual.ports.is_virtual_port(*port)) return true;
+  }
+  return false;
+}
+
+// sendmmsg() with a virtual destination among the messages: sent in batches of stack copies
+// (the program's array is not ours to change), with the kernel's answer for the whole vector:
+// the count sent when at least one went, else the first batch's error.
+int send_messages(int fd, struct mmsghdr* messages, unsigned int count, int flags) noexcept {
+  if (!virtual_active() || messages == nullptr || !names_virtual_destination(messages, count)) {
+    return real().sendmmsg(fd, messages, count, flags);
+  }
+  constexpr unsigned int kBatch = 8;
+  const int saved_errno = errno;
+  unsigned int sent = 0;
+  while (sent < count) {
+    const unsigned int size = std::min(kBatch, count - sent);
+    mmsghdr batch[kBatch];
+    sockaddr_storage names[kBatch];
+    for (unsigned int i = 0; i < size; ++i) {
+      batch[i] = messages[sent + i];
+      msghdr& header = batch[i].msg_hdr;
+      const Address destination =
+          virtual_destination(fd, static_cast<const sockaddr*>(header.msg_name), header.msg_namelen, names[i]);
+      header.msg_name = const_cast<sockaddr*>(destination.addr);
+      header.msg_namelen = destination.length;
+    }
+    const int rc = real().sendmmsg(fd, batch, size, flags);
+    if (rc < 0) {
+      if (sent == 0) return rc;
+      errno = saved_errno;
+      break;
+    }
+    for (int i = 0; i < rc; ++i) messages[sent + static_cast<unsigned int>(i)].msg_len = batch[i].msg_len;
+    sent += static_cast<unsigned int>(rc);
+    if (static_cast<unsigned int>(rc) < size) break;
+  }
+  return static_cast<int>(sent);
+}
+
+// recvmsg(): the sender's address as the program must see it. A name buffer too small for any
+// inet address is served from a stack buffer and cut as the kernel cuts it.
+ssize_t receive_message(int fd, struct msghdr* message, int flags) noexcept {
+  if (!virtual_active() || message == nullptr || message->msg_name == nullptr) {
+    return real().recvmsg(fd, message, flags);
+  }
+  if (message->msg_namelen >= sizeof(sockaddr_in6)) {
+    const ssize_t rc = real().recvmsg(fd, message, flags);
+    if (rc >= 0) present_virtual(fd, static_cast<sockaddr*>(message->msg_name), message->msg_namelen,
+                                 Reported::peer_address);
+    return rc;
+  }
+  sockaddr_storage whole{};
+  msghdr copy = *message;
+  copy.msg_name = &whole;
+  copy.msg_namelen = sizeof whole;
+  const ssize_t rc = real().recvmsg(fd, &copy, flags);
+  if (rc >= 0) {
+    present_virtual(fd, reinterpret_cast<sockaddr*>(&whole), copy.msg_namelen, Reported::peer_address);
+    std::memcpy(message->msg_name, &whole, std::min(message->msg_namelen, copy.msg_namelen));
+    message->msg_namelen = copy.msg_namelen;
+    message->msg_controllen = copy.msg_controllen;
+    message->msg_flags = copy.msg_flags;
+  }
+  return rc;
+}
+
+// recvmmsg(): each received message's sender, where its whole address fit the program's buffer
+// (the kernel's limit on a vector is UIO_MAXIOV messages; their capacities fit in a byte each,
+// as no inet address needs more). A sender cut short by a tiny buffer is left as the kernel wrote it.
+int receive_messages(int fd, struct mmsghdr* messages, unsigned int count, int flags, struct timespec* timeout) noexcept {
+  if (!virtual_active() || messages == nullptr) return real().recvmmsg(fd, messages, count, flags, timeout);
+  constexpr unsigned int kMaxMessages = 1024;  // UIO_MAXIOV
+  uint8_t capacity[kMaxMessages];
+  const unsigned int known = std::min(count, kMaxMessages);
+  for (unsigned int i = 0; i < known; ++i) {
+    const msghdr& header = messages[i].msg_hdr;
+    capacity[i] = header.msg_name == nullptr ? 0 : static_cast<uint8_t>(std::min<socklen_t>(header.msg_namelen, 255));
+  }
+  const int rc = real().recvmmsg(fd, messages, count, flags, timeout);
+  for (int i = 0; i < rc && static_cast<unsigned int>(i) < known; ++i) {
+    msghdr& header = messages[i].msg_hdr;
+    if (capacity[i] != 0 && header.msg_namelen <= capacity[i]) {
+      present_virtual(fd, static_cast<sockaddr*>(header.msg_name), header.msg_namelen, Reported::peer_address);
+    }
+  }
+  return rc;
+}
+
 }  // namespace
 }  // namespace portsafe::shim
 
@@ -116,13 +229,21 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t length)
   return rc;
 }
 
-int bind(int fd, const struct sockaddr* addr, socklen_t length) { return coordinated_bind(fd, addr, length); }
+// A virtual port is rewritten BEFORE the coordinated bind: the real port is the one the job's
+// supervisor holds, so the own-held rule sets SO_REUSEADDR and the bind passes.
+int bind(int fd, const struct sockaddr* addr, socklen_t length) {
+  sockaddr_storage scratch;
+  const Address real_address = virtual_bind_address(fd, addr, length, scratch);
+  return coordinated_bind(fd, real_address.addr, real_address.length);
+}
 
 // listen() is not interposed: bound and listening without a connection is what a port probe
 // (`new ServerSocket(0)`, portpicker) does to learn a number, and that number must linger.
 
 int connect(int fd, const struct sockaddr* addr, socklen_t length) {
-  const int rc = real().connect(fd, addr, length);
+  sockaddr_storage scratch;
+  const Address destination = virtual_destination(fd, addr, length, scratch);
+  const int rc = real().connect(fd, destination.addr, destination.length);
   if (rc == 0 || errno == EINPROGRESS) mark_used_keeping_errno(fd);
   return rc;
 }
@@ -140,15 +261,17 @@ ssize_t send(int fd, const void* data, size_t size, int flags) {
 }
 
 ssize_t sendto(int fd, const void* data, size_t size, int flags, const struct sockaddr* addr, socklen_t length) {
-  return note_traffic(fd, real().sendto(fd, data, size, flags, addr, length));
+  sockaddr_storage scratch;
+  const Address destination = virtual_destination(fd, addr, length, scratch);
+  return note_traffic(fd, real().sendto(fd, data, size, flags, destination.addr, destination.length));
 }
 
 ssize_t sendmsg(int fd, const struct msghdr* message, int flags) {
-  return note_traffic(fd, real().sendmsg(fd, message, flags));
+  return note_traffic(fd, send_message(fd, message, flags));
 }
 
 int sendmmsg(int fd, struct mmsghdr* messages, unsigned int count, int flags) {
-  return note_traffic(fd, real().sendmmsg(fd, messages, count, flags));
+  return note_traffic(fd, send_messages(fd, messages, count, flags));
 }
 
 ssize_t recv(int fd, void* data, size_t size, int flags) {
@@ -156,15 +279,17 @@ ssize_t recv(int fd, void* data, size_t size, int flags) {
 }
 
 ssize_t recvfrom(int fd, void* data, size_t size, int flags, struct sockaddr* addr, socklen_t* length) {
-  return note_traffic(fd, real().recvfrom(fd, data, size, flags, addr, length));
+  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, [&](sockaddr* to, socklen_t* size_of) {
+                        return real().recvfrom(fd, data, size, flags, to, size_of);
+                      }));
 }
 
 ssize_t recvmsg(int fd, struct msghdr* message, int flags) {
-  return note_traffic(fd, real().recvmsg(fd, message, flags));
+  return note_traffic(fd, receive_message(fd, message, flags));
 }
 
 int recvmmsg(int fd, struct mmsghdr* messages, unsigned int count, int flags, struct timespec* timeout) {
-  return note_traffic(fd, real().recvmmsg(fd, messages, count, flags, timeout));
+  return note_traffic(fd, receive_messages(fd, messages, count, flags, timeout));
 }
 
 // Programs built with _FORTIFY_SOURCE (Ubuntu's and Fedora's default) call these instead of
@@ -175,7 +300,20 @@ ssize_t __recv_chk(int fd, void* data, size_t size, size_t capacity, int flags) 
 
 ssize_t __recvfrom_chk(int fd, void* data, size_t size, size_t capacity, int flags, struct sockaddr* addr,
                        socklen_t* length) {
-  return note_traffic(fd, real().recvfrom_chk(fd, data, size, capacity, flags, addr, length));
+  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, [&](sockaddr* to, socklen_t* size_of) {
+                        return real().recvfrom_chk(fd, data, size, capacity, flags, to, size_of);
+                      }));
+}
+
+// Not interposed for the claims: only so a virtual port reads as the program asked for it.
+int getsockname(int fd, struct sockaddr* addr, socklen_t* length) {
+  return report_virtual(fd, addr, length, Reported::own_address,
+                        [&](sockaddr* to, socklen_t* size_of) { return real().getsockname(fd, to, size_of); });
+}
+
+int getpeername(int fd, struct sockaddr* addr, socklen_t* length) {
+  return report_virtual(fd, addr, length, Reported::peer_address,
+                        [&](sockaddr* to, socklen_t* size_of) { return real().getpeername(fd, to, size_of); });
 }
 
 int close(int fd) {

@@ -32,6 +32,8 @@ void resolve_all() noexcept {
   resolve(g_real.recvmmsg, "recvmmsg");
   resolve(g_real.recv_chk, "__recv_chk");
   resolve(g_real.recvfrom_chk, "__recvfrom_chk");
+  resolve(g_real.getsockname, "getsockname");
+  resolve(g_real.getpeername, "getpeername");
   resolve(g_real.close, "close");
   resolve(g_real.dup, "dup");
   resolve(g_real.dup2, "dup2");

@@ -29,6 +29,10 @@ struct RealLibc {
   // What _FORTIFY_SOURCE builds call for recv/recvfrom into a buffer of known size.
   ssize_t (*recv_chk)(int, void*, size_t, size_t, int) = nullptr;
   ssize_t (*recvfrom_chk)(int, void*, size_t, size_t, int, struct sockaddr*, socklen_t*) = nullptr;
+  // The shim's own questions about a socket go to these, never to its wrappers (which would
+  // report a virtual port where the claim knows the real one).
+  int (*getsockname)(int, struct sockaddr*, socklen_t*) = nullptr;
+  int (*getpeername)(int, struct sockaddr*, socklen_t*) = nullptr;
   int (*close)(int) = nullptr;
   int (*dup)(int) = nullptr;
   int (*dup2)(int, int) = nullptr;

@@ -19,6 +19,7 @@
 #include "shim_config.hpp"
 #include "shim_log.hpp"
 #include "shim_state.hpp"
+#include "virtual_rewrite.hpp"
 
 namespace portsafe::shim {
 
@@ -127,6 +128,9 @@ void start_shim() noexcept {
     } catch (...) {
       log_line(LogLevel::warn, "inactive, binds pass through unchanged: unexpected start-up failure");
     }
+    // After configure() (it sets the log level), and whatever it decided: a job whose table is
+    // unreachable still reaches its own servers through their virtual ports.
+    start_virtual_ports();
   }
   errno = saved_errno;
 }

@@ -39,7 +39,7 @@ std::optional<uint16_t> local_port(int fd) noexcept {
   const int saved_errno = errno;
   sockaddr_storage addr{};
   socklen_t length = sizeof addr;
-  const int rc = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  const int rc = real().getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
   errno = saved_errno;
   if (rc != 0) return std::nullopt;
   return inet_address_port(reinterpret_cast<const sockaddr*>(&addr), length);

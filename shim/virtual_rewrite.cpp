@@ -1,0 +1,95 @@
+#include "virtual_rewrite.hpp"
+
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "shim_log.hpp"
+#include "socket_facts.hpp"
+#include "socket_kind.hpp"
+
+namespace portsafe::shim {
+
+std::atomic<bool> g_virtual_active{false};
+VirtualState g_virtual;
+
+namespace {
+
+// TCP or UDP as the shim saw the socket made, else as the kernel says (errno kept).
+std::optional<Protocol> socket_protocol(int fd) noexcept {
+  if (const auto facts = known_socket_facts(fd)) return facts->proto;
+  return inet_socket_protocol(fd);
+}
+
+void log_rewrite(const char* call, Protocol proto, const struct sockaddr* from, const struct sockaddr* to,
+                 socklen_t length) noexcept {
+  if (!log_enabled(LogLevel::debug)) return;
+  log_line(LogLevel::debug, "{} {} port {} -> real port {} (virtual)", call, protocol_name(proto),
+           inet_address_port(from, length).value_or(0), inet_address_port(to, length).value_or(0));
+}
+
+}  // namespace
+
+void start_virtual_ports() noexcept {
+  const char* text = std::getenv(kVirtualEnv);
+  if (text == nullptr || *text == '\0') return;
+  try {
+    const VirtualPortsParse parsed = parse_virtual_ports(text);
+    if (parsed.error != nullptr) {
+      log_line(LogLevel::warn, "{}", describe_virtual_ports_error(text, parsed));
+      return;
+    }
+    g_virtual.ports = parsed.ports;
+    g_virtual.interfaces = read_interface_addresses();
+    g_virtual_active.store(true, std::memory_order_release);
+    log_line(LogLevel::info, "virtual ports {} ({} interface addresses count as local)",
+             format_virtual_ports(parsed.ports), g_virtual.interfaces.v4_count + g_virtual.interfaces.v6_count);
+  } catch (const std::exception& e) {
+    log_line(LogLevel::warn, "ignoring {}: {}", kVirtualEnv, e.what());
+  }
+}
+
+Address virtual_bind_address(int fd, const struct sockaddr* addr, socklen_t length,
+                             struct sockaddr_storage& scratch) noexcept {
+  const Address unchanged{addr, length};
+  if (!virtual_active()) return unchanged;
+  const auto port = inet_address_port(addr, length);
+  if (!port || !g_virtual.ports.is_virtual_port(*port)) return unchanged;
+  const auto proto = socket_protocol(fd);
+  if (!proto) return unchanged;
+  const auto rewritten = rewrite_bind_address(g_virtual.ports, *proto, addr, length, scratch);
+  if (!rewritten) return unchanged;
+  const auto* real_addr = reinterpret_cast<const struct sockaddr*>(&scratch);
+  log_line(LogLevel::info, "bind {} port {} -> real port {} (virtual)", protocol_name(*proto), *port,
+           inet_address_port(real_addr, *rewritten).value_or(0));
+  return {real_addr, *rewritten};
+}
+
+Address virtual_destination(int fd, const struct sockaddr* addr, socklen_t length,
+                            struct sockaddr_storage& scratch) noexcept {
+  const Address unchanged{addr, length};
+  if (!virtual_active()) return unchanged;
+  const auto port = inet_address_port(addr, length);
+  if (!port || !g_virtual.ports.is_virtual_port(*port)) return unchanged;
+  const auto proto = socket_protocol(fd);
+  if (!proto) return unchanged;
+  const auto rewritten = rewrite_destination(g_virtual.ports, &g_virtual.interfaces, *proto, addr, length, scratch);
+  if (!rewritten) return unchanged;
+  const auto* real_addr = reinterpret_cast<const struct sockaddr*>(&scratch);
+  log_rewrite("to", *proto, addr, real_addr, *rewritten);
+  return {real_addr, *rewritten};
+}
+
+void present_virtual(int fd, struct sockaddr* addr, socklen_t length, Reported which) noexcept {
+  const auto port = inet_address_port(addr, length);
+  if (!port || !g_virtual.ports.is_real_port(*port)) return;
+  const auto proto = socket_protocol(fd);
+  if (!proto) return;
+  if (which == Reported::own_address) {
+    report_local_address(g_virtual.ports, *proto, addr, length);
+  } else {
+    report_peer_address(g_virtual.ports, &g_virtual.interfaces, *proto, addr, length);
+  }
+}
+
+}  // namespace portsafe::shim

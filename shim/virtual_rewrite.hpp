@@ -1,0 +1,79 @@
+// Virtual ports in the shim (issue 12, shim mode): with PORTSAFE_VIRTUAL set, a job's hard-coded
+// port V lands on the real port R its supervisor holds. The decisions are the core's
+// (portsafe/virtual_ports.hpp); this file applies them to the program's calls: it rewrites
+// copies of the addresses the program passes (stack buffers; the program's memory is never
+// changed on the way in) and the addresses the kernel reports back, writing no more bytes than
+// the program's buffer holds, as the kernel would.
+//
+// Without PORTSAFE_VIRTUAL every helper costs one load and one branch.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "portsafe/virtual_ports.hpp"
+
+namespace portsafe::shim {
+
+struct VirtualState {
+  VirtualPorts ports;
+  LocalAddresses interfaces;  // snapshot at start-up
+};
+
+extern std::atomic<bool> g_virtual_active;
+extern VirtualState g_virtual;
+
+inline bool virtual_active() noexcept { return g_virtual_active.load(std::memory_order_acquire); }
+
+// Reads PORTSAFE_VIRTUAL (library constructor only): a malformed list earns one warning and
+// leaves every call unchanged.
+void start_virtual_ports() noexcept;
+
+// An address to pass on: the program's own, or a rewritten copy in the caller's scratch buffer.
+struct Address {
+  const struct sockaddr* addr;
+  socklen_t length;
+};
+
+// bind(): any address with a virtual port of the socket's protocol.
+Address virtual_bind_address(int fd, const struct sockaddr* addr, socklen_t length,
+                             struct sockaddr_storage& scratch) noexcept;
+// connect()/sendto()/sendmsg(): a local destination with a virtual port.
+Address virtual_destination(int fd, const struct sockaddr* addr, socklen_t length,
+                            struct sockaddr_storage& scratch) noexcept;
+
+enum class Reported { own_address, peer_address };
+
+// addr (length bytes, the whole address) as the program must see it: real port -> virtual.
+void present_virtual(int fd, struct sockaddr* addr, socklen_t length, Reported which) noexcept;
+
+// Runs call(addr, length) -- getsockname, getpeername, recvfrom: anything reporting an address
+// into the program's buffer -- and presents the address with its virtual port. A buffer too
+// small for any inet address gets the whole address taken into a stack buffer, rewritten, then
+// cut to the buffer's size while *length says the full size, exactly the kernel's truncation.
+template <typename Call>
+auto report_virtual(int fd, struct sockaddr* addr, socklen_t* length, Reported which, Call call) noexcept {
+  if (!virtual_active() || addr == nullptr || length == nullptr) return call(addr, length);
+  if (*length >= sizeof(struct sockaddr_in6)) {
+    const auto rc = call(addr, length);
+    if (rc >= 0) present_virtual(fd, addr, *length, which);
+    return rc;
+  }
+  const socklen_t capacity = *length;
+  struct sockaddr_storage whole {};
+  socklen_t whole_length = sizeof whole;
+  const auto rc = call(reinterpret_cast<struct sockaddr*>(&whole), &whole_length);
+  if (rc >= 0) {
+    present_virtual(fd, reinterpret_cast<struct sockaddr*>(&whole), whole_length, which);
+    std::memcpy(addr, &whole, std::min(capacity, whole_length));
+    *length = whole_length;
+  }
+  return rc;
+}
+
+}  // namespace portsafe::shim
