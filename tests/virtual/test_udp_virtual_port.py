@@ -1,0 +1,23 @@
+"""UDP: two jobs at once each serve on 5353/udp and ask 127.0.0.1:5353; each gets its own job's
+answer, which comes from port 5353 as far as the client can tell (recvfrom), while an outsider has
+bound 127.0.0.1:5353/udp itself."""
+import virtuallib as vl
+import portsafe_testlib as tl
+
+
+def test_udp_jobs_each_reach_their_own_5353(ps, mode, barrier):
+    outsider = vl.Outsider(5353, proto="udp")
+    try:
+        jobs = {i: vl.virtual_run(ps, mode, f"udp-{i}", ["5353/udp"],
+                                  [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier, "--port", "5353",
+                                   "--proto", "udp"])
+                for i in ("a", "b")}
+        with vl.jobs_at_barrier(jobs, barrier):
+            assert vl.ask(5353, "udp") == "outsider"
+        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+    finally:
+        outsider.close()
+    for i, seen in results.items():
+        assert seen["reply"] == i, f"job {i}'s datagram reached {seen['reply']!r}"
+        assert seen["reply_from_port"] == 5353, seen
+        assert seen["server_sockname"] == 5353, seen
