@@ -12,6 +12,7 @@
 
 #ifdef PORTSAFE_HAVE_BPF
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -101,6 +102,13 @@ class LoadedRewriter final : public BpfRewriter {
   std::vector<bpf_link*> links_;
 };
 
+// Whether any program is attached to the cgroup (the bind4 hook: every launcher attaches it).
+bool has_attached_programs(int cgroup_fd) {
+  __u32 count = 0;
+  if (bpf_prog_query(cgroup_fd, BPF_CGROUP_INET4_BIND, 0, nullptr, nullptr, &count) != 0) return true;  // unsure: keep
+  return count > 0;
+}
+
 // libbpf prints its own diagnostics to stderr by default; ours say it in one line instead, and
 // its details are for -v.
 int print_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
@@ -123,7 +131,7 @@ BpfStart start_bpf_rewriter(const std::vector<PortMapping>& ports) {
   }
   libbpf_set_print(print_libbpf);
   std::string error;
-  auto cgroup = JobCgroup::create(&error);
+  auto cgroup = JobCgroup::create(has_attached_programs, &error);
   if (!cgroup) {
     result.error = std::move(error);
     return result;

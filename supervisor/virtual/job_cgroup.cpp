@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -92,16 +93,28 @@ std::string find_cgroup2_mount() {
   return mount ? mount->mount_point : std::string();
 }
 
-void remove_abandoned_cgroups(const std::string& parent) {
+void remove_abandoned_cgroups(const std::string& parent, const AttachedProbe& attached) {
   DIR* dir = ::opendir(parent.c_str());
   if (dir == nullptr) return;
-  const std::string ours = fmt::format("{}{}-", kPrefix, own_pid_namespace());
+  const std::string here = fmt::format("{}{}-", kPrefix, own_pid_namespace());
+  const time_t now = ::time(nullptr);
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
-    if (name.rfind(ours, 0) != 0) continue;
-    const auto launcher = parse_identity(name.c_str() + ours.size());
-    if (!launcher || is_process_alive(*launcher)) continue;
+    if (name.rfind(kPrefix, 0) != 0) continue;
     const std::string path = parent + "/" + name;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) continue;
+    bool gone = false;
+    if (name.rfind(here, 0) == 0) {
+      const auto launcher = parse_identity(name.c_str() + here.size());
+      gone = launcher && !is_process_alive(*launcher);
+    } else {
+      gone = now - st.st_mtime > kAbandonedAfterSeconds;
+    }
+    if (!gone) continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd || attached(fd.get())) continue;
+    fd.reset();
     if (::rmdir(path.c_str()) == 0) {
       log_info("removed the cgroup {} of a portsafe-run that died", path);
     } else {
@@ -114,14 +127,14 @@ void remove_abandoned_cgroups(const std::string& parent) {
 JobCgroup::JobCgroup(std::string path, UniqueFd directory, UniqueFd procs)
     : path_(std::move(path)), directory_(std::move(directory)), procs_(std::move(procs)) {}
 
-std::unique_ptr<JobCgroup> JobCgroup::create(std::string* error) {
+std::unique_ptr<JobCgroup> JobCgroup::create(const AttachedProbe& attached, std::string* error) {
   const auto mount = read_cgroup2_mount();
   if (!mount) {
     *error = "no cgroup2 file system is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)";
     return nullptr;
   }
   const std::string parent = parent_directory(*mount);
-  remove_abandoned_cgroups(parent);
+  remove_abandoned_cgroups(parent, attached);
   const ProcessIdentity me = read_own_identity();
   const std::string path = fmt::format("{}/{}{}-{}.{}", parent, kPrefix, own_pid_namespace(), me.pid, me.start_ticks);
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {

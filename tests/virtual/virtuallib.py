@@ -34,9 +34,11 @@ def cgroup2_mount():
 
 
 def job_cgroups():
-    """The job cgroups portsafe-run made beside ours (we run in the root of the hierarchy here)."""
+    """The job cgroups that launchers of this PID namespace (this test's: tests/lib/in_netns.sh) made
+    beside ours (we run in the root of the hierarchy here); other tests' come and go meanwhile."""
     mount = cgroup2_mount()
-    return {name for name in os.listdir(mount) if name.startswith(CGROUP_PREFIX)} if mount else set()
+    ours = f"{CGROUP_PREFIX}{os.stat('/proc/self/ns/pid').st_ino}-"
+    return {name for name in os.listdir(mount) if name.startswith(ours)} if mount else set()
 
 
 def virtual_run(ps, mode, job, virtual, command, extra=()):
