@@ -35,6 +35,12 @@ run_bench intercept "$bin/intercept_churn_benchmark"
 run_bench acquire "$bin/bench_supervisor_acquire"
 run_bench launch "$bin/bench_run_launch"
 run_bench proxy "$bin/docker_proxy_benchmark"
+# --virtual in bpf mode needs root (it loads BPF programs): say so in the report otherwise.
+if [ "$(id -u)" -eq 0 ]; then
+  run_bench virtual "$bin/virtual_connect_benchmark" --benchmark_repetitions=5
+else
+  echo "skipped: needs root (loads the --virtual BPF programs)" >"$raw/virtual.txt"
+fi
 # Through real dockerd (three engines in namespaces of their own; skipped without docker.io).
 echo "benchmark-report: published ports through dockerd" >&2
 if [ -x /usr/sbin/dockerd ]; then
@@ -122,6 +128,10 @@ section() {  # title, raw file
   echo "shim keeps its speed inside a seccomp job). Each job runs with --linger 0 (see the benchmark's header)."
   section "Supervisor: acquire latency vs. a bare SCM_RIGHTS round trip" acquire.txt
   section "portsafe-run: added launch time (portsafe-run -- /bin/true vs. /bin/true)" launch.txt
+  section "Virtual ports (bpf): connect+accept to a virtual port vs. the real one, in and outside a job" virtual.txt
+  echo
+  echo "virtual/bare: a job's connect to its virtual port vs. a process outside any job to the real port;"
+  echo "virtual/job_real: the rewrite alone (both inside the job's cgroup, every hook running)."
   section "portsafe-docker-proxy vs. docker-proxy 20.10 vs. a direct connection" proxy.txt
   section "Published ports through a real dockerd: docker-proxy 20.10, portsafe-docker-proxy, no userland proxy, direct" dockerd.txt
 } >docs/BENCHMARKS.md

@@ -17,6 +17,9 @@ packages=(
   # images are imported from a rootfs holding static busybox
   docker.io iptables busybox-static
   golang-go  # seccomp interception: Go workers and a `go test` binary LD_PRELOAD never reaches
+  # --virtual in bpf mode: the cgroup sock_addr programs (clang -target bpf, bpftool gen skeleton,
+  # libbpf linked statically into portsafe-run: libelf and zlib too)
+  bpftool libbpf-dev libelf-dev zlib1g-dev
   # benchmark report plot
   gnuplot-nox
 )

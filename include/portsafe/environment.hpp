@@ -11,6 +11,9 @@ inline constexpr const char* kLog = "PORTSAFE_LOG";                  // off|warn
 inline constexpr const char* kLinger = "PORTSAFE_LINGER";            // seconds a picked port lingers
 inline constexpr const char* kPortPrefix = "PORTSAFE_PORT_";         // + NAME, upper-cased, '-' -> '_'
 inline constexpr const char* kIntercept = "PORTSAFE_INTERCEPT";    // seccomp|preload: the job's interception
+inline constexpr const char* kRealPortPrefix = "PORTSAFE_REAL_PORT_";  // + virtual port: its real port
+// Shim mode of --virtual only: "8080/tcp=23456,53/udp=23457" (virtual/proto=real, comma-separated).
+inline constexpr const char* kVirtual = "PORTSAFE_VIRTUAL";
 inline constexpr const char* kDockerProxy = "PORTSAFE_DOCKER_PROXY";  // real docker-proxy to launch
 
 }  // namespace portsafe::env

@@ -10,6 +10,7 @@
 
 #include "common/binary_kind.hpp"
 #include "intercept/intercept_mode.hpp"
+#include "virtual/bpf_rewriter.hpp"
 #include "portsafe/environment.hpp"
 #include "portsafe/install_layout.hpp"
 #include "portsafe/port_range.hpp"
@@ -174,6 +175,20 @@ void check_interception(Report& report) {
   }
 }
 
+// Which tier portsafe-run --virtual (auto) uses here: bpf reaches every binary, the shim only
+// dynamic ones.
+void check_virtual_ports(Report& report) {
+  const std::string reason = virt::bpf_unavailable_reason();
+  if (reason.empty()) {
+    report.ok(fmt::format("virtual ports: bpf (cgroup2 at {}): portsafe-run --virtual rewrites every binary of the job",
+                          virt::find_cgroup2_mount()));
+    return;
+  }
+  report.warn(fmt::format("virtual ports: shim only, so static binaries (Go, ...) are not virtualized without root "
+                          "({})",
+                          reason));
+}
+
 void check_command(const std::vector<std::string>& command, Report& report) {
   const tools::BinaryInfo info = tools::classify_program(command.front(), std::getenv("PATH"));
   const std::string what = info.path.empty() ? command.front() : info.path;
@@ -218,6 +233,7 @@ int run_doctor(const AdminContext& context, const std::vector<std::string>& comm
   check_supervisor(context, report);
   check_installation(report);
   check_interception(report);
+  check_virtual_ports(report);
   if (!command.empty()) check_command(command, report);
   return report.failed() ? kExitFailure : kExitOk;
 }

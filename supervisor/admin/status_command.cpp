@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "intercept/intercept_mode.hpp"
 #include "portsafe/log.hpp"
+#include "portsafe/virtual_label.hpp"
 #include "process_info.hpp"
 
 namespace portsafe::admin {
@@ -18,6 +20,7 @@ namespace {
 struct Row {
   uint16_t port;
   std::string proto, state, job, command, age, label;
+  std::optional<uint16_t> virtual_port;  // a port held in place of this one (--virtual)
   std::string intercept;  // the job's interception: seccomp, preload, or "" (its leader is gone)
   uint64_t job_id;
   uint32_t pid;
@@ -48,6 +51,7 @@ std::vector<Row> collect_rows(const PortTable& table) {
     row.age_ms = std::max<int64_t>(0, now - view.since_ms);
     row.age = format_age(row.age_ms);
     row.label = view.label;
+    row.virtual_port = parse_virtual_label(row.label);
     row.intercept = intercept::interception_of_process(unpack_identity(view.job_id).pid);
     rows.push_back(std::move(row));
   }
@@ -74,6 +78,7 @@ void add_untracked_holds(const AdminContext& context, const PortTable& table, st
     row.age_ms = static_cast<int64_t>(e.age_ms);
     row.age = format_age(row.age_ms);
     row.label = e.label;
+    row.virtual_port = parse_virtual_label(row.label);
     rows.push_back(std::move(row));
   }
 }
@@ -107,12 +112,20 @@ void print_json(const std::vector<Row>& rows) {
     const Row& r = rows[i];
     out += fmt::format(
         "{}\n  {{\"port\": {}, \"proto\": {}, \"state\": {}, \"job\": {}, \"job_id\": {}, \"pid\": {}, "
-        "\"command\": {}, \"age_seconds\": {}, \"label\": {}, \"intercept\": {}}}",
+        "\"command\": {}, \"age_seconds\": {}, \"label\": {}, \"intercept\": {}, \"virtual_port\": {}}}",
         i == 0 ? "" : ",", r.port, json_string(r.proto), json_string(r.state), json_string(r.job), r.job_id, r.pid,
-        json_string(r.command), r.age_ms / 1000, json_string(r.label), json_string(r.intercept));
+        json_string(r.command), r.age_ms / 1000, json_string(r.label), json_string(r.intercept),
+        r.virtual_port ? std::to_string(*r.virtual_port) : std::string("null"));
   }
   out += rows.empty() ? "]\n" : "\n]\n";
   std::fputs(out.c_str(), stdout);
+}
+
+// The NAME column: a held port's name, or "8080 -> 23456 (job X)" for a port held in place of a
+// virtual one.
+std::string name_column(const Row& r) {
+  if (r.virtual_port) return fmt::format("{} -> {} (job {})", *r.virtual_port, r.port, r.job);
+  return r.label.empty() ? "-" : r.label;
 }
 
 void print_table(const std::vector<Row>& rows, const PortTable& table) {
@@ -122,7 +135,7 @@ void print_table(const std::vector<Row>& rows, const PortTable& table) {
                                 job_width, "PID", "AGE", "NAME", "COMMAND");
   for (const Row& r : rows) {
     out += fmt::format("{:>5}  {:<5} {:<8} {:<{}}  {:>7}  {:>6}  {:<16} {}\n", r.port, r.proto, r.state, r.job,
-                       job_width, r.pid, r.age, r.label.empty() ? "-" : r.label, r.command.empty() ? "-" : r.command);
+                       job_width, r.pid, r.age, name_column(r), r.command.empty() ? "-" : r.command);
   }
   const TableCounters c = table.counters();
   // One summary line (scripts read the rows above it): counters, then what pressure the range saw,

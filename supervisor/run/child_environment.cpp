@@ -54,11 +54,16 @@ ChildEnvironment build_child_environment(const std::vector<std::string>& base, c
   for (const ExportedPort& port : settings.ports) {
     ours.emplace_back(std::string(env::kPortPrefix) + port_env_key(port.name), std::to_string(port.port));
   }
+  for (const ExportedPort& port : settings.real_ports) {
+    ours.emplace_back(std::string(env::kRealPortPrefix) + port.name, std::to_string(port.port));
+  }
+  if (settings.virtual_set && !settings.virtual_map.empty()) ours.emplace_back(env::kVirtual, settings.virtual_map);
 
   ChildEnvironment out;
   for (const std::string& entry : base) {
     const std::string_view key = key_of(entry);
     if (key == "LISTEN_PID" || key == "LISTEN_FDS" || key == "LISTEN_FDNAMES") continue;
+    if (settings.virtual_set && key == env::kVirtual) continue;
     bool replaced = false;
     for (const auto& [name, value] : ours) replaced = replaced || key == name;
     if (!replaced) out.entries.push_back(entry);

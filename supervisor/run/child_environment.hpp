@@ -26,6 +26,11 @@ struct ChildSettings {
   std::vector<ExportedPort> ports;         // PORTSAFE_PORT_<NAME>
   std::vector<std::string> listen_names;   // LISTEN_FDNAMES, in descriptor order (fd 3, 4, ...)
   std::string intercept;                   // PORTSAFE_INTERCEPT (seccomp|preload), when set
+  std::vector<ExportedPort> real_ports;    // PORTSAFE_REAL_PORT_<virtual port> (name: its digits)
+  // --virtual: PORTSAFE_VIRTUAL is replaced by virtual_map (dropped when it is empty: bpf mode, so
+  // nothing is rewritten twice); without --virtual an inherited value stays (an outer job's).
+  bool virtual_set = false;
+  std::string virtual_map;
 };
 
 // Digits reserved after "LISTEN_PID=" for the child to fill in after fork.

@@ -7,6 +7,7 @@
 
 #include "portsafe/log.hpp"
 #include "run/job_name.hpp"
+#include "run/virtual_options.hpp"
 
 #ifndef PORTSAFE_VERSION
 #define PORTSAFE_VERSION "unknown"
@@ -27,6 +28,8 @@ constexpr const char* kFooter =
     "  PORTSAFE_JOB, PORTSAFE_JOB_ID, PORTSAFE_RUNTIME_DIR, PORTSAFE_RANGE (--range), PORTSAFE_LINGER (--linger)\n"
     "  PORTSAFE_INTERCEPT       seccomp or preload: the interception the job got (--intercept)\n"
     "  PORTSAFE_PORT_<NAME>     each --port/--listen/--handover port (NAME upper-cased, '-' -> '_')\n"
+    "  PORTSAFE_REAL_PORT_<PORT>  the real port held for each --virtual PORT ({{PORT}} in COMMAND's arguments)\n"
+    "  PORTSAFE_VIRTUAL         with --virtual in shim mode: 8080/tcp=23456,... for the shim\n"
     "  LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID   with --listen: sockets at fd 3, 4, ... (systemd style)\n"
     "In COMMAND's arguments {{NAME}} becomes the port reserved as NAME, e.g.\n"
     "  portsafe-run --port db -- docker run -p {{db}}:5432 postgres\n"
@@ -48,8 +51,8 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 ParsedCommandLine parse_command_line(int argc, char** argv) {
   ParsedCommandLine parsed;
   RunOptions options;
-  std::vector<std::string> port_texts, listen_texts, handover_texts;
-  std::string range_text, linger_text, intercept_text;
+  std::vector<std::string> port_texts, listen_texts, handover_texts, virtual_texts;
+  std::string range_text, linger_text, intercept_text, virtual_mode_text;
 
   CLI::App app(kDescription, "portsafe-run");
   app.footer(footer());
@@ -80,6 +83,16 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
                  "not even with SO_REUSEADDR")
       ->type_name("NAME[/udp]")
       ->allow_extra_args(false);
+  app.add_option("--virtual", virtual_texts,
+                 "COMMAND keeps binding and connecting to PORT (hard-coded 8080, 6379, ...): its binds land on a real port "
+                 "held for the job, its connects to a local address reach it (repeatable): PORTSAFE_REAL_PORT_<PORT> and "
+                 "{{PORT}} give the real one")
+      ->type_name("PORT[/udp]")
+      ->allow_extra_args(false);
+  app.add_option("--virtual-mode", virtual_mode_text,
+                 "Who rewrites the virtual ports: auto (bpf when root, else shim), bpf (cgroup BPF programs: every "
+                 "binary; root or CAP_BPF+CAP_NET_ADMIN), shim (the preload shim: dynamic programs only)")
+      ->type_name("auto|bpf|shim");
   app.add_option("--job", options.job, "Job id shown by `portsafe status` (default: see below)")->type_name("ID");
   app.add_option("--range", range_text, "Ports the shim picks from for COMMAND (inside the table's range)")
       ->type_name("LOW-HIGH");
@@ -132,6 +145,18 @@ ParsedCommandLine parse_command_line(int argc, char** argv) {
     options.ports.push_back(std::move(*spec.value));
   }
   if (auto duplicate = find_duplicate_name(options.ports)) return fail(*duplicate);
+  for (const std::string& text : virtual_texts) {
+    auto spec = parse_virtual_spec(text);
+    if (!spec.ok()) return fail(spec.error);
+    options.ports.push_back(std::move(*spec.value));
+  }
+  if (auto problem = check_virtual_ports(options.ports)) return fail(*problem);
+  if (app.count("--virtual-mode") > 0) {
+    const auto mode = parse_virtual_mode(virtual_mode_text);
+    if (!mode) return fail(fmt::format("--virtual-mode {}: choose auto, bpf or shim", virtual_mode_text));
+    options.virtual_mode = *mode;
+    options.virtual_mode_given = true;
+  }
   if (app.count("--job") > 0) {
     if (auto problem = check_job_name(options.job)) return fail(*problem);
   }

@@ -125,6 +125,12 @@ SessionResult try_open_session(const std::string& root, const std::string& job_n
   session.opened = std::move(connected.opened);
   set_io_timeout(session.client->fd(), kSetupTimeoutSeconds);
 
+  if (ports.size() > session.opened.range.size()) {
+    result.error = fmt::format("{} ports asked (--port, --listen, --handover and --virtual) but the range {} has only "
+                               "{}; ask fewer or widen the range (PORTSAFE_RANGE, then `portsafe gc --reset`)",
+                               ports.size(), format_range(session.opened.range), session.opened.range.size());
+    return result;
+  }
   if (!ports.empty()) {
     std::vector<wire::PortRequest> requests;
     for (const PortSpec& spec : ports) requests.push_back({spec.name, spec.proto, 0});

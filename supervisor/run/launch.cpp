@@ -55,7 +55,12 @@ struct ChildStart {
   bool set_no_new_privs;
   bool require_filter;
   char* intercept_value;  // the value of COMMAND's PORTSAFE_INTERCEPT entry, or null
+  int cgroup_procs;       // -1: no job cgroup to join
 };
+
+constexpr char kCgroupJoinFailed[] =
+    "portsafe-run: COMMAND cannot join the job's cgroup, so its virtual ports would not be rewritten; "
+    "see portsafe-run -v\n";
 
 // The filter did not go in: COMMAND's PORTSAFE_INTERCEPT must not say it did (a nested
 // portsafe-run would trust it). Same length, so it is rewritten in place, without allocating.
@@ -79,6 +84,11 @@ int run_child(void* arg) {
       write_all(start.error_fd, &error, sizeof error);
       ::_exit(125);
     }
+  }
+  // Writing "0" moves the writer: COMMAND is in the job's cgroup before its first instruction.
+  if (start.cgroup_procs >= 0 && ::write(start.cgroup_procs, "0", 1) != 1) {
+    write_all(STDERR_FILENO, kCgroupJoinFailed, sizeof kCgroupJoinFailed - 1);
+    ::_exit(125);
   }
   if (start.listen_pid != nullptr) fill_listen_pid(start.listen_pid, static_cast<long>(::getpid()));
   // Last before exec, so nothing of ours pays a notification. The listener is close-on-exec.
@@ -169,6 +179,14 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
     }
     plan.filter_channel.reset();
   }
+  UniqueFd cgroup_procs;
+  if (plan.cgroup_procs >= 0) {
+    cgroup_procs = lift(plan.cgroup_procs, floor);
+    if (!cgroup_procs) {
+      result.exec_errno = errno;
+      return result;
+    }
+  }
   char* intercept_value = nullptr;
   const std::string intercept_entry = std::string(env::kIntercept) + "=" + kSeccompValue;
   for (std::string& entry : plan.environment.entries) {
@@ -176,7 +194,7 @@ Launch launch_command(LaunchPlan& plan, const sigset_t& child_mask) {
   }
   ChildStart start{&child_mask, count, {}, listen_pid, plan.path.c_str(), argv.data(), envp.data(), sh_argv.data(),
                    error_write.get(), ::getpid(), filter_channel ? filter_channel.get() : -1, plan.set_no_new_privs,
-                   plan.require_filter, intercept_value};
+                   plan.require_filter, intercept_value, cgroup_procs ? cgroup_procs.get() : -1};
   std::vector<int> source_numbers;
   for (const UniqueFd& fd : sources) source_numbers.push_back(fd.get());
   start.sources = source_numbers.data();

@@ -24,6 +24,9 @@ struct LaunchPlan {
   UniqueFd filter_channel;
   bool set_no_new_privs = false;  // without CAP_SYS_ADMIN the kernel requires it
   bool require_filter = false;    // --intercept seccomp: exit 125 when the filter cannot go in
+  // --virtual in bpf mode: the job cgroup's cgroup.procs (not owned), which the child joins
+  // before exec, so every process of COMMAND is under the rewriting programs from its first bind.
+  int cgroup_procs = -1;
 };
 
 struct Launch {

@@ -21,6 +21,8 @@
 #include "run/launch.hpp"
 #include "run/placeholders.hpp"
 #include "run/supervise.hpp"
+#include "run/virtual_options.hpp"
+#include "run/virtualization.hpp"
 
 extern char** environ;
 
@@ -56,7 +58,8 @@ std::string real_path_or(const std::string& path) {
 void print_reservations(const JobSession& session) {
   std::string lines;
   for (const HeldPort& held : session.ports) {
-    lines += fmt::format("{}={}{}\n", held.spec.name, held.port, held.spec.proto == Protocol::udp ? "/udp" : "");
+    const std::string name = held.spec.virtual_port != 0 ? virtual_key(held.spec) : held.spec.name;
+    lines += fmt::format("{}={}{}\n", name, held.port, held.spec.proto == Protocol::udp ? "/udp" : "");
   }
   if (!lines.empty()) (void)!::write(STDERR_FILENO, lines.data(), lines.size());
 }
@@ -93,9 +96,14 @@ int run(RunOptions options) {
   }
   for (const std::string& name : placeholder_names(options.command)) {
     bool known = false;
-    for (const PortSpec& spec : options.ports) known = known || port_env_key(spec.name) == port_env_key(name);
+    for (const PortSpec& spec : options.ports) {
+      const std::string key = spec.virtual_port != 0 ? virtual_key(spec) : port_env_key(spec.name);
+      known = known || key == port_env_key(name);
+    }
     if (!known) {
-      log_error("{{{{{}}}}} in the command names no port; add --port {} (or --listen {})", name, name, name);
+      log_error("{{{{{}}}}} in the command names no port; add --port {} (or --listen {}, or --virtual {} for a port "
+                "number)",
+                name, name, name, name);
       return kExitOwnFailure;
     }
   }
@@ -146,6 +154,10 @@ int run(RunOptions options) {
   log_info("job '{}' ({}{}), runtime root {}", job_name, format_identity(origin.leader),
            origin.nested ? ", joined the outer job" : "", root.path);
   for (const HeldPort& held : session.ports) {
+    if (held.spec.virtual_port != 0) {
+      log_info("holding {}/{} for virtual port {}", held.port, protocol_name(held.spec.proto), held.spec.virtual_port);
+      continue;
+    }
     log_info("holding {}/{} as {}{}", held.port, protocol_name(held.spec.proto), held.spec.name,
              held.spec.listen ? " (socket passed to COMMAND)" : "");
   }
@@ -159,10 +171,25 @@ int run(RunOptions options) {
     return kExitOwnFailure;
   }
   if (!interception.seccomp) warn_if_unreachable(binary, options);
+  Virtualization virtualization = start_virtualization(options, session.ports);
+  if (!virtualization.error.empty()) {
+    log_error("{}", virtualization.error);
+    return kExitOwnFailure;
+  }
+  if (virtualization.any && !virtualization.bpf && !tools::shim_can_reach(binary.kind) &&
+      binary.kind != tools::BinaryKind::unknown) {
+    log_warn("warning: {} is {}; the shim cannot rewrite its virtual ports (run as root for --virtual-mode bpf)",
+             binary.path, binary.detail);
+  }
 
   PortsByKey ports_by_key;
   ChildSettings settings;
   for (const HeldPort& held : session.ports) {
+    if (held.spec.virtual_port != 0) {
+      ports_by_key[virtual_key(held.spec)] = held.port;
+      settings.real_ports.push_back({virtual_key(held.spec), held.port});
+      continue;
+    }
     ports_by_key[port_env_key(held.spec.name)] = held.port;
     settings.ports.push_back({held.spec.name, held.port});
     if (held.spec.listen) settings.listen_names.push_back(held.spec.name);
@@ -179,6 +206,8 @@ int run(RunOptions options) {
   settings.range = options.range;
   settings.linger_seconds = options.linger_seconds;
   settings.intercept = interception.env_value;
+  settings.virtual_set = virtualization.any;
+  if (virtualization.any && !virtualization.bpf) settings.virtual_map = format_virtual_environment(session.ports);
 
   std::vector<std::string> base;
   for (char** entry = environ; *entry != nullptr; ++entry) base.emplace_back(*entry);
@@ -188,6 +217,7 @@ int run(RunOptions options) {
   plan.environment = build_child_environment(base, settings);
   plan.pass_fds = std::move(session.sockets);
   prepare_launch(interception, plan);
+  if (virtualization.rewriter) plan.cgroup_procs = virtualization.rewriter->cgroup().procs_fd();
 
   sigset_t original_mask;
   if (!become_subreaper()) log_debug("cannot become a child subreaper: {}", std::strerror(errno));
@@ -218,6 +248,7 @@ int run(RunOptions options) {
   const int code = supervise_child(launched.pid, watch);
   // COMMAND has ended: the claims the handler made for the job are released (or linger for it).
   served.handler.reset();
+  virtualization.rewriter.reset();  // the programs, then the job's cgroup
   return code;
 }
 

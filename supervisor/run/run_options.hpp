@@ -21,14 +21,22 @@ struct PortSpec {
   // --handover: the consumer takes the socket from the supervisor (portsafe-docker-proxy), so the
   // port is closed to every other bind from reservation on (TCP listening, UDP not reusable).
   bool handover = false;
+  // --virtual: held in place of this port (non-zero), which COMMAND keeps saying; name is then
+  // the table label format_virtual_label gives ("virtual 8080").
+  uint16_t virtual_port = 0;
 };
 
+// --virtual-mode: who rewrites the virtual ports (docs/portsafe-run.md "Virtual ports").
+enum class VirtualMode { automatic, bpf, shim };
+
 struct RunOptions {
-  std::vector<PortSpec> ports;  // --port and --listen in command-line order
+  std::vector<PortSpec> ports;  // --port, --listen, --handover, then --virtual, each in command-line order
   std::string job;              // empty: from the CI environment or the outer job
   std::optional<PortRange> range;
   std::string range_origin;  // how the user gave it ("--range 1-2", "PORTSAFE_RANGE=1-2"), for messages
   std::optional<uint32_t> linger_seconds;
+  VirtualMode virtual_mode = VirtualMode::automatic;  // --virtual-mode
+  bool virtual_mode_given = false;
   intercept::InterceptMode intercept = intercept::InterceptMode::automatic;  // --intercept
   bool print = false;
   bool quiet = false;

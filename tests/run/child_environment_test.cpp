@@ -76,3 +76,22 @@ TEST(RunChildEnvironment, SocketActivationVariables) {
 }
 
 }  // namespace
+
+TEST(ChildEnvironment, VirtualPortsExportTheirRealPortAndTheShimTableOnlyWhenAsked) {
+  ChildSettings s = sample_settings();
+  s.real_ports = {{"8080", 23456}};
+  s.virtual_set = true;
+  s.virtual_map = "8080/tcp=23456";
+  const auto shim_mode = build_child_environment({"PORTSAFE_VIRTUAL=9/tcp=9"}, s);
+  EXPECT_EQ(values_of(shim_mode, "PORTSAFE_REAL_PORT_8080"), std::vector<std::string>{"23456"});
+  EXPECT_EQ(values_of(shim_mode, "PORTSAFE_VIRTUAL"), std::vector<std::string>{"8080/tcp=23456"});
+
+  s.virtual_map.clear();  // bpf mode: the shim must not rewrite too, not even from an inherited table
+  const auto bpf_mode = build_child_environment({"PORTSAFE_VIRTUAL=9/tcp=9"}, s);
+  EXPECT_TRUE(values_of(bpf_mode, "PORTSAFE_VIRTUAL").empty());
+  EXPECT_EQ(values_of(bpf_mode, "PORTSAFE_REAL_PORT_8080"), std::vector<std::string>{"23456"});
+
+  s.virtual_set = false;  // no --virtual: an outer job's table stays
+  const auto plain = build_child_environment({"PORTSAFE_VIRTUAL=9/tcp=9"}, s);
+  EXPECT_EQ(values_of(plain, "PORTSAFE_VIRTUAL"), std::vector<std::string>{"9/tcp=9"});
+}

@@ -1,0 +1,96 @@
+#include "run/virtual_options.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+
+#include "portsafe/virtual_label.hpp"
+#include "run/job_session.hpp"
+
+namespace portsafe::run {
+
+Checked<PortSpec> parse_virtual_spec(std::string_view text) {
+  Checked<PortSpec> out;
+  std::string_view number = text;
+  PortSpec spec;
+  if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+    number = text.substr(0, slash);
+    const std::string_view proto = text.substr(slash + 1);
+    const auto parsed = parse_protocol(proto);
+    if (!parsed) {
+      out.error = fmt::format("--virtual {}: unknown protocol '{}'; write PORT, PORT/tcp or PORT/udp", text, proto);
+      return out;
+    }
+    spec.proto = *parsed;
+  }
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (number.empty() || ec != std::errc{} || end != number.data() + number.size() || value == 0 || value > 65535) {
+    out.error = fmt::format("--virtual {}: not a port number; give 1 to 65535, e.g. --virtual 8080 or --virtual 53/udp",
+                            text);
+    return out;
+  }
+  spec.virtual_port = static_cast<uint16_t>(value);
+  spec.name = format_virtual_label(spec.virtual_port);
+  out.value = std::move(spec);
+  return out;
+}
+
+std::optional<VirtualMode> parse_virtual_mode(std::string_view text) {
+  if (text == "auto") return VirtualMode::automatic;
+  if (text == "bpf") return VirtualMode::bpf;
+  if (text == "shim") return VirtualMode::shim;
+  return std::nullopt;
+}
+
+const char* virtual_mode_name(VirtualMode mode) {
+  switch (mode) {
+    case VirtualMode::bpf: return "bpf";
+    case VirtualMode::shim: return "shim";
+    case VirtualMode::automatic: break;
+  }
+  return "auto";
+}
+
+std::string virtual_key(const PortSpec& spec) { return std::to_string(spec.virtual_port); }
+
+std::optional<std::string> check_virtual_ports(const std::vector<PortSpec>& ports) {
+  std::map<uint16_t, const PortSpec*> seen;
+  size_t count = 0;
+  for (const PortSpec& spec : ports) {
+    if (spec.virtual_port == 0) continue;
+    ++count;
+    if (const auto [it, fresh] = seen.emplace(spec.virtual_port, &spec); !fresh) {
+      return fmt::format("--virtual {} is given twice (PORTSAFE_REAL_PORT_{} names one port, whatever the protocol); "
+                         "give each virtual port once",
+                         spec.virtual_port, spec.virtual_port);
+    }
+  }
+  for (const PortSpec& spec : ports) {
+    if (spec.virtual_port != 0) continue;
+    for (const auto& [port, virtual_spec] : seen) {
+      if (port_env_key(spec.name) == std::to_string(port)) {
+        return fmt::format("port {} is both --virtual {} and a --port/--listen name ({{{{{}}}}} would mean two ports); "
+                           "give it one role",
+                           port, port, port);
+      }
+    }
+  }
+  if (count > kMaxVirtualPorts) {
+    return fmt::format("{} virtual ports asked; a job can have at most {}", count, kMaxVirtualPorts);
+  }
+  return std::nullopt;
+}
+
+std::string format_virtual_environment(const std::vector<HeldPort>& held) {
+  std::string out;
+  for (const HeldPort& port : held) {
+    if (port.spec.virtual_port == 0) continue;
+    if (!out.empty()) out += ',';
+    out += fmt::format("{}/{}={}", port.spec.virtual_port, protocol_name(port.spec.proto), port.port);
+  }
+  return out;
+}
+
+}  // namespace portsafe::run
