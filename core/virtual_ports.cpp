@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "portsafe/bind_rules.hpp"
+#include "portsafe/environment.hpp"
 
 namespace portsafe {
 
@@ -104,7 +105,7 @@ VirtualPortsParse parse_virtual_ports(std::string_view text) noexcept {
     const char* error = parse_entry(entry_text, entry);
     if (error == nullptr && !result.ports.add(entry)) {
       error = result.ports.size() == VirtualPorts::kCapacity
-                  ? "more virtual ports than the shim can carry (64)"
+                  ? "more virtual ports than the shim can carry (256)"
                   : "a port appears twice (each virtual and each real port once per protocol, never equal)";
     }
     if (error != nullptr) {
@@ -140,7 +141,7 @@ std::string format_virtual_ports(const VirtualPorts& ports) {
 }
 
 std::string describe_virtual_ports_error(std::string_view text, const VirtualPortsParse& parse) {
-  return fmt::format("ignoring {}={}: {} in '{}'; no port is virtualized", kVirtualEnv, text,
+  return fmt::format("ignoring {}={}: {} in '{}'; no port is virtualized", env::kVirtual, text,
                      parse.error != nullptr ? parse.error : "invalid", parse.bad_entry);
 }
 

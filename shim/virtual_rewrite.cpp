@@ -4,6 +4,7 @@
 #include <exception>
 #include <string>
 
+#include "portsafe/environment.hpp"
 #include "shim_log.hpp"
 #include "socket_facts.hpp"
 #include "socket_kind.hpp"
@@ -31,7 +32,7 @@ void log_rewrite(const char* call, Protocol proto, const struct sockaddr* from, 
 }  // namespace
 
 void start_virtual_ports() noexcept {
-  const char* text = std::getenv(kVirtualEnv);
+  const char* text = std::getenv(env::kVirtual);
   if (text == nullptr || *text == '\0') return;
   try {
     const VirtualPortsParse parsed = parse_virtual_ports(text);
@@ -45,7 +46,7 @@ void start_virtual_ports() noexcept {
     log_line(LogLevel::info, "virtual ports {} ({} interface addresses count as local)",
              format_virtual_ports(parsed.ports), g_virtual.interfaces.v4_count + g_virtual.interfaces.v6_count);
   } catch (const std::exception& e) {
-    log_line(LogLevel::warn, "ignoring {}: {}", kVirtualEnv, e.what());
+    log_line(LogLevel::warn, "ignoring {}: {}", env::kVirtual, e.what());
   }
 }
 

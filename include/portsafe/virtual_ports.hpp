@@ -25,8 +25,6 @@
 
 namespace portsafe {
 
-inline constexpr const char* kVirtualEnv = "PORTSAFE_VIRTUAL";
-
 struct VirtualPort {
   Protocol proto = Protocol::tcp;
   uint16_t virtual_port = 0;
@@ -36,7 +34,7 @@ struct VirtualPort {
 // One job's virtual ports: a fixed array, searched linearly (a job has a handful).
 class VirtualPorts {
  public:
-  static constexpr std::size_t kCapacity = 64;
+  static constexpr std::size_t kCapacity = 256;  // portsafe-run refuses more (kMaxVirtualPorts)
 
   bool empty() const noexcept { return count_ == 0; }
   std::size_t size() const noexcept { return count_; }

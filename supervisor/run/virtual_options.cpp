@@ -6,6 +6,7 @@
 #include <map>
 
 #include "portsafe/virtual_label.hpp"
+#include "portsafe/virtual_ports.hpp"
 #include "run/job_session.hpp"
 
 namespace portsafe::run {
@@ -83,14 +84,15 @@ std::optional<std::string> check_virtual_ports(const std::vector<PortSpec>& port
   return std::nullopt;
 }
 
+// The shim parses what the core formats: one definition of the wire form, and a table that
+// holds every virtual port a job may ask for.
+static_assert(kMaxVirtualPorts <= VirtualPorts::kCapacity);
 std::string format_virtual_environment(const std::vector<HeldPort>& held) {
-  std::string out;
+  VirtualPorts ports;
   for (const HeldPort& port : held) {
-    if (port.spec.virtual_port == 0) continue;
-    if (!out.empty()) out += ',';
-    out += fmt::format("{}/{}={}", port.spec.virtual_port, protocol_name(port.spec.proto), port.port);
+    if (port.spec.virtual_port != 0) ports.add({port.spec.proto, port.spec.virtual_port, port.port});
   }
-  return out;
+  return format_virtual_ports(ports);
 }
 
 }  // namespace portsafe::run
