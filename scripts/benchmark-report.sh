@@ -41,6 +41,8 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   echo "skipped: needs root (loads the --virtual BPF programs)" >"$raw/virtual.txt"
 fi
+# --virtual in shim mode needs nothing: the benchmark links the shim and sets PORTSAFE_VIRTUAL.
+run_bench virtual_shim "$bin/shim_virtual_round_trip_benchmark" --benchmark_repetitions=5
 # Through real dockerd (three engines in namespaces of their own; skipped without docker.io).
 echo "benchmark-report: published ports through dockerd" >&2
 if [ -x /usr/sbin/dockerd ]; then
@@ -132,6 +134,10 @@ section() {  # title, raw file
   echo
   echo "virtual/bare: a job's connect to its virtual port vs. a process outside any job to the real port;"
   echo "virtual/job_real: the rewrite alone (both inside the job's cgroup, every hook running)."
+  section "Virtual ports (shim): connect+accept to a virtual port vs. the real one, through the shim and bare" virtual_shim.txt
+  echo
+  echo "virtual/real: the shim's rewrite alone (both through its wrappers); virtual/bare: everything the shim adds"
+  echo "(raw system calls for bare). getsockname: a call cheap enough for the rewrite to show."
   section "portsafe-docker-proxy vs. docker-proxy 20.10 vs. a direct connection" proxy.txt
   section "Published ports through a real dockerd: docker-proxy 20.10, portsafe-docker-proxy, no userland proxy, direct" dockerd.txt
 } >docs/BENCHMARKS.md
