@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "portsafe/kernel_virtual_ports.hpp"
+
 namespace portsafe {
 namespace {
 
@@ -134,6 +136,11 @@ int bind_any_port(const BindScope& scope, const BindRequest& request, BindSite& 
 
 int bind_given_port(const BindScope& scope, const BindRequest& request, BindSite& site) noexcept {
   PortTable& table = scope.table;
+  // A virtual port of a bpf-mode job: the kernel binds the job's held real port instead, so the
+  // number itself is nobody's to claim (kernel_virtual_ports.hpp).
+  if (table.range().contains(request.port) && is_kernel_virtual_port(request.proto, request.port)) {
+    return site.bind(request.addr, request.length);
+  }
   const PortClaim claim = table.claim_port(request.proto, request.port, scope.claimant);
   switch (claim.result) {
     case ClaimResult::claimed: {

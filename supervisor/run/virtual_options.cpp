@@ -95,4 +95,14 @@ std::string format_virtual_environment(const std::vector<HeldPort>& held) {
   return format_virtual_ports(ports);
 }
 
+std::string format_kernel_virtual_environment(const char* inherited, const std::vector<HeldPort>& held) {
+  std::string out = inherited != nullptr ? inherited : "";
+  for (const HeldPort& port : held) {
+    if (port.spec.virtual_port == 0) continue;
+    if (!out.empty()) out += ',';
+    out += fmt::format("{}/{}", port.spec.virtual_port, protocol_name(port.spec.proto));
+  }
+  return out;
+}
+
 }  // namespace portsafe::run

@@ -31,4 +31,8 @@ struct HeldPort;
 // PORTSAFE_VIRTUAL's value for the shim: "8080/tcp=23456,53/udp=23457" (empty: no virtual port).
 std::string format_virtual_environment(const std::vector<HeldPort>& held);
 
+// PORTSAFE_VIRTUAL_KERNEL's value in bpf mode: an inherited list (an outer bpf-mode job's, whose
+// programs still apply to this nested one) joined with this job's "8080/tcp,53/udp".
+std::string format_kernel_virtual_environment(const char* inherited, const std::vector<HeldPort>& held);
+
 }  // namespace portsafe::run
