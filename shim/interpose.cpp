@@ -8,8 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstring>
 
@@ -134,6 +134,7 @@ int send_messages(int fd, struct mmsghdr* messages, unsigned int count, int flag
     return real().sendmmsg(fd, messages, count, flags);
   }
   constexpr unsigned int kBatch = 8;
+  count = std::min(count, 1024u);  // UIO_MAXIOV: the kernel sends no more in one call
   const int saved_errno = errno;
   unsigned int sent = 0;
   while (sent < count) {
