@@ -43,6 +43,9 @@ Virtualization start_virtualization(const RunOptions& options, const std::vector
   }
   if (options.virtual_mode == VirtualMode::bpf) {
     result.error = fmt::format("--virtual-mode bpf: {}", started.error);
+    if (started.error.find("--virtual-mode shim") == std::string::npos) {
+      result.error += "; or use --virtual-mode shim (dynamic programs only)";
+    }
     return result;
   }
   log_info("virtual ports rewritten by the shim: static binaries (Go, ...) are not virtualized without root (bpf "

@@ -49,3 +49,18 @@ def test_bpf_mode_never_sets_portsafe_virtual(ps):
                       "sh", "-c", "echo ${PORTSAFE_VIRTUAL-unset}"], env=env)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "unset", f"{mode}: {out.stdout}"
+
+
+def test_doctor_says_static_binaries_are_not_virtualized_without_capabilities(ps, unprivileged):
+    out = ps.run(unprivileged + [ps.program("portsafe"), "doctor"])
+    lines = [line for line in out.stdout.splitlines() + out.stderr.splitlines() if "virtual ports" in line]
+    assert len(lines) == 1, out.stdout + out.stderr
+    assert "shim only" in lines[0] and "not virtualized without root" in lines[0], lines[0]
+
+
+def test_doctor_says_bpf_with_capabilities(ps):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    out = ps.run([ps.program("portsafe"), "doctor"])
+    lines = [line for line in out.stdout.splitlines() + out.stderr.splitlines() if "virtual ports" in line]
+    assert len(lines) == 1 and "virtual ports: bpf" in lines[0], out.stdout + out.stderr
