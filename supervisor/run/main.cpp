@@ -207,7 +207,7 @@ int run(RunOptions options) {
   settings.linger_seconds = options.linger_seconds;
   settings.intercept = interception.env_value;
   settings.virtual_set = virtualization.any;
-  if (virtualization.any && !virtualization.bpf) settings.virtual_map = format_virtual_environment(session.ports);
+  if (virtualization.any && !virtualization.bpf) settings.virtual_map = format_virtual_environment(session.ports, std::getenv(env::kVirtual));
 
   std::vector<std::string> base;
   for (char** entry = environ; *entry != nullptr; ++entry) base.emplace_back(*entry);

@@ -87,10 +87,15 @@ std::optional<std::string> check_virtual_ports(const std::vector<PortSpec>& port
 // The shim parses what the core formats: one definition of the wire form, and a table that
 // holds every virtual port a job may ask for.
 static_assert(kMaxVirtualPorts <= VirtualPorts::kCapacity);
-std::string format_virtual_environment(const std::vector<HeldPort>& held) {
+std::string format_virtual_environment(const std::vector<HeldPort>& held, const char* inherited) {
   VirtualPorts ports;
   for (const HeldPort& port : held) {
     if (port.spec.virtual_port != 0) ports.add({port.spec.proto, port.spec.virtual_port, port.port});
+  }
+  // This job's entries went in first: an inherited one that clashes with them (same virtual
+  // port, or a real port reused) is refused by add(), so the inner job's ports win.
+  if (inherited != nullptr) {
+    for (const VirtualPort& outer : parse_virtual_ports(inherited).ports.entries()) ports.add(outer);
   }
   return format_virtual_ports(ports);
 }

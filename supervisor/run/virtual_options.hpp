@@ -29,7 +29,9 @@ std::string virtual_key(const PortSpec& spec);
 
 struct HeldPort;
 // PORTSAFE_VIRTUAL's value for the shim: "8080/tcp=23456,53/udp=23457" (empty: no virtual port).
-std::string format_virtual_environment(const std::vector<HeldPort>& held);
+// A nested job keeps an inherited list's entries (an outer shim-mode job's: the program still
+// reaches the outer job's servers) except where its own virtual ports replace them.
+std::string format_virtual_environment(const std::vector<HeldPort>& held, const char* inherited = nullptr);
 
 // PORTSAFE_VIRTUAL_KERNEL's value in bpf mode: an inherited list (an outer bpf-mode job's, whose
 // programs still apply to this nested one) joined with this job's "8080/tcp,53/udp".
