@@ -81,6 +81,10 @@ void ShimSite::note(const BindNote& note) noexcept {
       log_line(LogLevel::info, "bind {} port {} refused (EADDRINUSE): job '{}' (pid {}) holds it", proto, note.port,
                static_cast<const char*>(note.holder->job_name), note.holder->pid);
       break;
+    case BindEvent::other_account:
+      log_line(LogLevel::info, "bind {} port {} refused (EADDRINUSE): another account has it (host daemon)", proto,
+               note.port);
+      break;
   }
 }
 

@@ -101,6 +101,9 @@ void HandlerSite::note(const BindNote& note) noexcept {
         log_info("seccomp: pid {} bind {} port {} refused (EADDRINUSE): job '{}' (pid {}) holds it", pid_, proto,
                  note.port, static_cast<const char*>(note.holder->job_name), note.holder->pid);
         break;
+      case BindEvent::other_account:
+        log_info("seccomp: pid {} bind {} port {} refused (EADDRINUSE): another account has it", pid_, proto, note.port);
+        break;
     }
   } catch (...) {
   }

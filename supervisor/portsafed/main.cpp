@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "host_daemon.hpp"
 #include "instance.hpp"
 #include "portsafe/environment.hpp"
 #include "portsafe/log.hpp"
@@ -29,6 +30,9 @@ struct Options {
   bool foreground = false;
   unsigned idle_timeout = 30;
   std::string log_level;
+  bool host = false;
+  std::string host_dir;
+  uint32_t block_size = 128;
 };
 
 // Leaves the caller's session: the child serves, the parent exits once the child listens (or
@@ -130,6 +134,12 @@ int main(int argc, char** argv) {
   app.add_flag("--foreground", options.foreground, "stay attached to the terminal, log to stderr");
   app.add_option("--idle-timeout", options.idle_timeout, "exit after SECONDS without jobs or held ports (0: never)")
       ->check(CLI::Range(0u, 86400u));
+  app.add_flag("--host", options.host,
+               "serve as the host daemon (root): lease blocks of the default range to accounts, answer "
+               "whether another account has a port (HOSTDIR/host.sock, HOSTDIR/leases)");
+  app.add_option("--host-dir", options.host_dir, "with --host: HOSTDIR (default: PORTSAFE_HOST_DIR, else /run/portsafe)");
+  app.add_option("--block-size", options.block_size, "with --host: ports per leased block when the registry is made")
+      ->check(CLI::Range(16u, 4096u));
   app.add_option("--log-level", options.log_level, "off|warn|info|debug (default: PORTSAFE_LOG, else warn)")
       ->check(CLI::IsMember({"off", "warn", "info", "debug"}));
   try {
@@ -142,5 +152,12 @@ int main(int argc, char** argv) {
   }
   set_log_level(parse_log_level(options.log_level.empty() ? std::getenv(env::kLog) : options.log_level.c_str(),
                                 options.foreground ? LogLevel::info : LogLevel::warn));
+  if (options.host) {
+    host::HostOptions host_options;
+    host_options.dir = options.host_dir;
+    host_options.block_size = options.block_size;
+    host_options.idle_timeout = std::chrono::seconds(app.count("--idle-timeout") > 0 ? options.idle_timeout : 0u);
+    return host::serve_host(host_options);
+  }
   return serve(options);
 }
