@@ -175,7 +175,7 @@ class HostRegistry {
   HostBlock& entry(uint32_t index) const noexcept { return blocks_[index]; }
 
  private:
-  friend class HostRegistryWriter;
+  friend class RegistryAccess;  // the host daemon's writer (supervisor/host/registry_writer.cpp)
   std::string path_;
   std::shared_ptr<void> mapping_;
   void* base_;
