@@ -33,8 +33,10 @@ inline constexpr uint64_t kRegistryMagic = 0x4752545348535350ull;  // "PSSHSTRG"
 inline constexpr uint32_t kRegistryLayoutVersion = 1;
 inline constexpr size_t kRegistryHeaderBytes = 256;
 inline constexpr uint32_t kDefaultBlockSize = 128;
-// Most blocks a registry may have (bounds the fixed arrays of the shim's bind path).
+// Most blocks a registry may have (32,768 ports in blocks of at least 32).
 inline constexpr uint32_t kMaxBlocks = 1024;
+// Most blocks one account's pick walks (the fixed arrays of the shim's bind path, on its stack).
+inline constexpr uint32_t kMaxOwnBlocks = PortSpans::kMaxSpans;
 // A block whose owner's table shows no claim in it for this long (or whose table is gone) goes
 // back to the pool.
 inline constexpr int64_t kReclaimIdleMs = 5'000;
@@ -167,13 +169,15 @@ class HostRegistry {
   uint32_t free_blocks() const noexcept;
 
  protected:
-  HostRegistry(std::string path, void* base, size_t size);
+  // mapping keeps the memory at base mapped for the view's lifetime.
+  HostRegistry(std::string path, std::shared_ptr<void> mapping, void* base, size_t size);
   RegistryHeader* header() const noexcept { return header_; }
   HostBlock& entry(uint32_t index) const noexcept { return blocks_[index]; }
 
  private:
-  friend class HostRegistryWriter;
+  friend class RegistryAccess;  // the host daemon's writer (supervisor/host/registry_writer.cpp)
   std::string path_;
+  std::shared_ptr<void> mapping_;
   void* base_;
   size_t size_;
   RegistryHeader* header_;

@@ -196,7 +196,7 @@ struct PickResult {
 // registry leases to the account): the table's shared cursor runs over their concatenation, so
 // picks stay round robin across every block.
 struct PortSpans {
-  static constexpr uint32_t kMaxSpans = 1024;
+  static constexpr uint32_t kMaxSpans = 256;
   const PortRange* ranges = nullptr;
   uint32_t count = 0;
 };

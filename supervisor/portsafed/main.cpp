@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
                "whether another account has a port (HOSTDIR/host.sock, HOSTDIR/leases)");
   app.add_option("--host-dir", options.host_dir, "with --host: HOSTDIR (default: PORTSAFE_HOST_DIR, else /run/portsafe)");
   app.add_option("--block-size", options.block_size, "with --host: ports per leased block when the registry is made")
-      ->check(CLI::Range(16u, 4096u));
+      ->check(CLI::Range(32u, 4096u));
   app.add_option("--log-level", options.log_level, "off|warn|info|debug (default: PORTSAFE_LOG, else warn)")
       ->check(CLI::IsMember({"off", "warn", "info", "debug"}));
   try {
