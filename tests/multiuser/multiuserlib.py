@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
 import time
@@ -22,6 +23,7 @@ from portsafe_testlib import (PYTHON, ensure_system_user, ephemeral_range, progr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PICKER = os.path.join(HERE, "picker.py")
+PICKS_SCRIPT_TIMEOUT = 240.0
 HOST_START_TIMEOUT = 30.0
 
 
@@ -190,7 +192,7 @@ class PickingJob:
     `keep_every`-th socket bound and closes the rest (they linger for the job), writes its ports
     as JSON, and lives on until the test says "done" (so every claim stays alive while compared)."""
 
-    def __init__(self, account, work, tag, peers, count, batch=100, keep_every=10, udp_every=0):
+    def __init__(self, account, work, tag, peers, count, batch=100, keep_every=10, udp_every=0, env=None):
         self.account = account
         self.tag = tag
         self.result = work.file(f"{tag}.json")
@@ -201,7 +203,7 @@ class PickingJob:
         self.stderr_path = work.file(f"{tag}.stderr")
         with open(self.stderr_path, "w") as err:
             os.chmod(self.stderr_path, 0o666)
-            self.proc = account.popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            self.proc = account.popen(args, env=dict(account.env, **(env or {})), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                       start_new_session=True)
 
     def stderr(self):
@@ -235,10 +237,10 @@ class PickingJob:
 
 
 @contextlib.contextmanager
-def picking(accounts, work, count, timeout=240, **kw):
+def picking(accounts, work, count, timeout=240, tags=None, **kw):
     """Every account's picking job at once (in step, batch by batch); yields {tag: result} once
     all have picked, with every job still alive (so every claim is); ends them all afterwards."""
-    tags = [f"{a.name}-{i}" for i, a in enumerate(accounts)]
+    tags = tags or [f"{a.name}-{i}" for i, a in enumerate(accounts)]
     jobs = []
     try:
         for account, tag in zip(accounts, tags):
@@ -287,3 +289,69 @@ def mode_of(path):
 
 def elapsed(since):
     return time.monotonic() - since
+
+
+# ---- the host registry, read as any account can (include/portsafe/host_registry.hpp) -------------
+REGISTRY_MAGIC = 0x4752545348535350
+REGISTRY_HEADER_BYTES = 256
+BLOCK_BYTES = 64
+BLOCK_STATES = {0: "free", 1: "leased", 2: "reclaiming"}
+
+
+class Registry:
+    """A snapshot of HOSTDIR/leases: the range, the block size and each block's state, owner uid
+    and table name (the block word: state in bits 62-63, generation in 32-61, uid in 0-31)."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            data = f.read()
+        magic, = struct.unpack_from("<Q", data, 0)
+        assert magic == REGISTRY_MAGIC, f"{path} is not a host registry"
+        self.low, self.high, self.block_size, self.block_count = struct.unpack_from("<HHII", data, 24)
+        self.blocks = []
+        for i in range(self.block_count):
+            offset = REGISTRY_HEADER_BYTES + i * BLOCK_BYTES
+            word, = struct.unpack_from("<Q", data, offset)
+            name = data[offset + 24:offset + 24 + 32].split(b"\0", 1)[0].decode(errors="replace")
+            self.blocks.append({"index": i, "state": BLOCK_STATES.get(word >> 62, "?"),
+                                "generation": (word >> 32) & ((1 << 30) - 1), "uid": word & 0xFFFFFFFF,
+                                "table": name})
+
+    def block_of(self, port):
+        if not self.low <= port <= self.high:
+            return None
+        return self.blocks[(port - self.low) // self.block_size]
+
+    def owner_of(self, port):
+        """(uid, table name) of the account leasing the port's block, or None when it is free."""
+        block = self.block_of(port)
+        if block is None or block["state"] == "free":
+            return None
+        return block["uid"], block["table"]
+
+    def blocks_of(self, uid):
+        return [b for b in self.blocks if b["state"] != "free" and b["uid"] == uid]
+
+
+# ---- the host daemon's wire protocol, raw (include/portsafe/wire_protocol.hpp) -------------------
+WIRE_MAGIC = 0x57465350
+HOST_LEASE, HOST_QUERY = 20, 21
+ERROR, HOST_LEASED, HOST_PORT = 101, 120, 121
+NOT_PERMITTED, LEASE_REFUSED = 14, 13
+
+
+def frame(msg_type, payload=b"", version=1, magic=WIRE_MAGIC, length=None):
+    return struct.pack("<IHHI", magic, version, msg_type, len(payload) if length is None else length) + payload
+
+
+def wire_text(value):
+    data = value.encode() if isinstance(value, str) else value
+    return struct.pack("<H", len(data)) + data
+
+
+def lease_frame(table_name):
+    return frame(HOST_LEASE, wire_text(table_name))
+
+
+def query_frame(proto, port):
+    return frame(HOST_QUERY, struct.pack("<BH", 0 if proto == "tcp" else 1, port))
