@@ -42,7 +42,7 @@ LeaseDecision LeaseBook::lease(uid_t uid, const std::string& table_name, int64_t
   }
   last_asked_ms_[uid] = now_ms;
   const uint32_t cap = cap_for(uid, now_ms);
-  if (blocks_of_uid(uid) >= cap) {
+  if (cap < registry_.view().block_count() && blocks_of_uid(uid) >= cap) {
     registry_.count_refusal();
     decision.message = fmt::format("no lease: uid {} has {} blocks, its share while other accounts use the range", uid, cap);
     return decision;

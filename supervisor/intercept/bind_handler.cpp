@@ -204,7 +204,7 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   char label[kNameBytes];
   std::snprintf(label, sizeof label, "seccomp pid %u", request.pid);
   claimant_.label = label;
-  const BindScope scope{table_, settings_.job_range, claimant_, &fallbacks_in_a_row_};
+  const BindScope scope{table_, settings_.job_range, claimant_, &fallbacks_in_a_row_, settings_.host.get()};
   HandlerSite site(socket.get(), request.pid, *proto, inode, tracker_);
   BindRequest bind;
   bind.addr = addr;

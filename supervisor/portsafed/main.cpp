@@ -12,6 +12,7 @@
 #include "host_daemon.hpp"
 #include "instance.hpp"
 #include "portsafe/environment.hpp"
+#include "portsafe/host_leases.hpp"
 #include "portsafe/log.hpp"
 #include "portsafe/runtime_root.hpp"
 #include "portsafe/table_access.hpp"
@@ -109,6 +110,13 @@ int serve(const Options& options) {
   server_options.idle_timeout = std::chrono::seconds(options.idle_timeout);
   if (!from_systemd) server_options.socket_path = socket_path;
   supervisor::Server server(std::move(listener), *table.table, server_options);
+  // Host-wide blocks, when a host daemon keeps a registry for this range (else per account).
+  HostLeasesOpen host = HostLeases::attach(*table.table, host_dir());
+  if (host.leases) {
+    server.use_host(host.leases.get());
+  } else if (host.error != RegistryError::missing) {
+    log_info("{}", host.reason);
+  }
   // A killed supervisor's holds: those of running jobs are held again until their launchers
   // reserve them anew; the rest (their owner is gone) are freed. Clients wait in the backlog.
   const size_t adopted = server.adopt_orphaned_holds();
