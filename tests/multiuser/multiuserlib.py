@@ -192,18 +192,18 @@ class PickingJob:
     `keep_every`-th socket bound and closes the rest (they linger for the job), writes its ports
     as JSON, and lives on until the test says "done" (so every claim stays alive while compared)."""
 
-    def __init__(self, account, work, tag, peers, count, batch=100, keep_every=10, udp_every=0, env=None):
+    def __init__(self, account, work, tag, peers, count, batch=100, keep_every=10, udp_every=0, job=None):
         self.account = account
         self.tag = tag
         self.result = work.file(f"{tag}.json")
         self.done = work.file("done")
-        args = [program("portsafe-run"), "--", PYTHON, PICKER, "--tag", tag, "--dir", work.path,
+        args = [program("portsafe-run"), *(["--job", job] if job else []), "--", PYTHON, PICKER, "--tag", tag, "--dir", work.path,
                 "--peers", ",".join(peers), "--count", str(count), "--batch", str(batch),
                 "--keep-every", str(keep_every), "--udp-every", str(udp_every)]
         self.stderr_path = work.file(f"{tag}.stderr")
         with open(self.stderr_path, "w") as err:
             os.chmod(self.stderr_path, 0o666)
-            self.proc = account.popen(args, env=dict(account.env, **(env or {})), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            self.proc = account.popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                       start_new_session=True)
 
     def stderr(self):

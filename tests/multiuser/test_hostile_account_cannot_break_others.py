@@ -11,8 +11,8 @@ import os
 import subprocess
 import time
 
-from multiuserlib import (HOST_LEASED, PICKS_SCRIPT_TIMEOUT, PYTHON, Registry, assert_picks_from_portsafe,
-                          picking, program, shared_ports, wait_for)
+from multiuserlib import (HOST_LEASED, PICKS_SCRIPT_TIMEOUT, PYTHON, PickingJob, Registry,
+                          assert_picks_from_portsafe, picking, program, shared_ports, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PICKS = 2000
@@ -39,17 +39,19 @@ print(ok, inuse, f"{slowest:.3f}")
 
 
 def start_attacker(attacker, host, work, victims):
-    # The attacker first runs a job of its own: its table exists and it leases blocks.
-    out = attacker.run([program("portsafe-run"), "--", PYTHON, "-c",
-                        "import socket\nfor _ in range(300): socket.socket().bind(('127.0.0.1', 0))"])
-    assert out.returncode == 0, out.stderr
-    assert os.path.exists(attacker.table)
+    """The attacker's own job first (its table exists, it leases blocks and lingers in them: the
+    host daemon reads that table for those blocks), then the attack on everything it can reach.
+    Returns the attack process, the job and the attacker's blocks before the attack."""
+    job = PickingJob(attacker, work, "attacker", ["attacker"], 300, keep_every=3)
+    job.wait_result(60)
+    blocks = Registry(host.registry_path).blocks_of(attacker.uid)
+    assert blocks, "the attacker's job leased no block"
     victim_tables = ",".join(os.path.basename(v.table) for v in victims)
     proc = attacker.popen([PYTHON, os.path.join(HERE, "attacker.py"), host.dir, attacker.table, work.path,
                            victim_tables], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert wait_for(lambda: os.path.exists(work.file("attack.started")) or proc.poll() is not None, timeout=30)
     assert proc.poll() is None, proc.stderr.read()
-    return proc
+    return proc, job, blocks
 
 
 def stop_attacker(proc, work):
@@ -68,7 +70,7 @@ def stop_attacker(proc, work):
 def test_hostile_account_cannot_make_others_fail_or_hang(host, make_accounts, work):
     root, victim, attacker = make_accounts(2, host, with_root=True)
     victims = [root, victim]
-    proc = start_attacker(attacker, host, work, victims)
+    proc, attacker_job, theirs = start_attacker(attacker, host, work, victims)
     try:
         time.sleep(1)  # the flood is under way before the victims start
         started = time.monotonic()
@@ -81,8 +83,6 @@ def test_hostile_account_cannot_make_others_fail_or_hang(host, make_accounts, wo
             # Fixed binds into the attacker's blocks: each asks the host daemon, which reads the
             # attacker's scribbled table; the victim's job must still end, every bind in bounds.
             registry = Registry(host.registry_path)
-            theirs = registry.blocks_of(attacker.uid)
-            assert theirs, "the attacker leased no block: the attack did not reach the daemon's table reads"
             ports = [registry.low + b["index"] * registry.block_size + k for b in theirs[:4] for k in (0, 5, 17)]
             out = victim.run([program("portsafe-run"), "--", PYTHON, "-c", FIXED_BINDS, *map(str, ports)], timeout=60)
             assert out.returncode == 0, out.stderr
@@ -90,7 +90,10 @@ def test_hostile_account_cannot_make_others_fail_or_hang(host, make_accounts, wo
             print(f"victims picked {PICKS} each in {picked_in:.1f} s under attack; fixed binds into the attacker's "
                   f"blocks: {ok} bound, {inuse} refused, slowest {slowest} s")
     finally:
-        report = stop_attacker(proc, work)
+        try:
+            report = stop_attacker(proc, work)
+        finally:
+            attacker_job.kill()
     print("attack:", report["counts"])
     assert report["writable"] == [], f"the attacker could write: {report['writable']}"
     assert report["counts"]["forged"] > 0 and HOST_LEASED not in report["forged_replies"], report["forged_replies"][:20]

@@ -35,10 +35,11 @@ def test_other_accounts_appear_only_as_counts(host, make_accounts, work):
     victim, intruder = make_accounts(2, host)
     secret_job = f"secret-job-{secrets.token_hex(6)}"
     secret_tag = f"secretcmd{secrets.token_hex(6)}"
-    with picking([victim], work, 400, keep_every=4, tags=[secret_tag], env={"PORTSAFE_JOB": secret_job}) as (results, _):
-        # The victim's own status names its job and command: the secret is there to be leaked.
-        own = victim.run([program("portsafe"), "status"])
-        assert own.returncode == 0 and secret_job in own.stdout and secret_tag in own.stdout, own.stdout + own.stderr
+    with picking([victim], work, 400, keep_every=4, tags=[secret_tag], job=secret_job) as (results, _):
+        # The victim's own status names its job and its commands (python3 .../picker.py): there
+        # is something to leak.
+        own = victim.run([program("portsafe"), "status", "--json"])
+        assert own.returncode == 0 and secret_job in own.stdout and "picker" in own.stdout, own.stdout + own.stderr
         out = intruder.run([program("portsafe-run"), "--", PYTHON, "-c",
                             "import socket; socket.socket().bind(('127.0.0.1', 0))"])
         assert out.returncode == 0, out.stderr
@@ -46,7 +47,8 @@ def test_other_accounts_appear_only_as_counts(host, make_accounts, work):
         as_json = intruder.run([program("portsafe"), "status", "--json"])
         assert text.returncode == 0 and as_json.returncode == 0, text.stderr + as_json.stderr
         for out in (text, as_json):
-            assert secret_job not in out.stdout + out.stderr and secret_tag not in out.stdout + out.stderr, out.stdout
+            for secret in (secret_job, secret_tag, "picker"):
+                assert secret not in out.stdout + out.stderr, f"{secret!r} leaked: {out.stdout}"
         counts = [e for e in json.loads(as_json.stdout) if e["state"] == "other-accounts"]
         assert len(counts) == 1, as_json.stdout
         assert counts[0]["accounts"] == 1 and counts[0]["blocks"] >= 1 and counts[0]["ports"] >= 400, counts
@@ -57,5 +59,6 @@ def test_other_accounts_appear_only_as_counts(host, make_accounts, work):
             got = intruder.run([PYTHON, "-c", SOCKET_PROBE, host.socket_path, payload.hex()], timeout=120)
             assert got.returncode == 0, got.stderr
             answers = bytes.fromhex(got.stdout)
-            assert secret_job.encode() not in answers and secret_tag.encode() not in answers
+            for secret in (secret_job, secret_tag, "picker"):
+                assert secret.encode() not in answers, f"{secret!r} leaked by the host daemon"
     assert host.alive(), host.log()[-3000:]
