@@ -19,6 +19,7 @@ import time
 host_dir, own_table, work_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 victim_tables = sys.argv[4].split(",") if len(sys.argv) > 4 and sys.argv[4] else []
 sock_path = os.path.join(host_dir, "host.sock")
+IDLE_CONNECTIONS = 1500
 stop_path = os.path.join(work_dir, "stop")
 MAGIC, LEASE, QUERY = 0x57465350, 20, 21
 counts = {"garbage": 0, "oversized": 0, "slow": 0, "idle": 0, "leases": 0, "forged": 0, "queries": 0,
@@ -142,14 +143,30 @@ def scribble_own_table():
 
 
 def hold_idle():
+    """As many idle connections as the daemon lets it have, replaced as soon as the daemon drops
+    them: more than the daemon's whole connection budget (1,024) if nothing limits one account."""
     held = []
     while not stopping():
-        if len(held) < 64:
+        alive = []
+        for s in held:
+            try:
+                if s.recv(1, socket.MSG_DONTWAIT) == b"":
+                    s.close()
+                    continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                s.close()
+                continue
+            alive.append(s)
+        held = alive
+        while len(held) < IDLE_CONNECTIONS and not stopping():
             s = connect()
-            if s is not None:
-                held.append(s)
-                bump("idle")
-        time.sleep(0.01)
+            if s is None:
+                break
+            held.append(s)
+            bump("idle")
+        time.sleep(0.02)
     for s in held:
         s.close()
 
