@@ -43,15 +43,23 @@ def start_attacker(attacker, host, work, victims):
     host daemon reads that table for those blocks), then the attack on everything it can reach.
     Returns the attack process, the job and the attacker's blocks before the attack."""
     job = PickingJob(attacker, work, "attacker", ["attacker"], 300, keep_every=3)
-    job.wait_result(60)
-    blocks = Registry(host.registry_path).blocks_of(attacker.uid)
-    assert blocks, "the attacker's job leased no block"
-    victim_tables = ",".join(os.path.basename(v.table) for v in victims)
-    proc = attacker.popen([PYTHON, os.path.join(HERE, "attacker.py"), host.dir, attacker.table, work.path,
-                           victim_tables], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert wait_for(lambda: os.path.exists(work.file("attack.started")) or proc.poll() is not None, timeout=30)
-    assert proc.poll() is None, proc.stderr.read()
-    return proc, job, blocks
+    proc = None
+    try:
+        job.wait_result(60)
+        blocks = Registry(host.registry_path).blocks_of(attacker.uid)
+        assert blocks, "the attacker's job leased no block"
+        victim_tables = ",".join(os.path.basename(v.table) for v in victims)
+        proc = attacker.popen([PYTHON, os.path.join(HERE, "attacker.py"), host.dir, attacker.table, work.path,
+                               victim_tables], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert wait_for(lambda: os.path.exists(work.file("attack.started")) or proc.poll() is not None, timeout=30)
+        assert proc.poll() is None, proc.stderr.read()
+        return proc, job, blocks
+    except BaseException:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=15)
+        job.kill()
+        raise
 
 
 def stop_attacker(proc, work):
