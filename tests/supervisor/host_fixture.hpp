@@ -95,6 +95,7 @@ class HostTest : public ::testing::Test {
     return static_cast<uint16_t>(table.range().low + ref.index % table.range().size());
   }
 
+ public:  // reachable from the hooks' plain functions too
   std::string dir_;
   std::unique_ptr<HostRegistryWriter> writer_;
   std::vector<std::string> names_;
