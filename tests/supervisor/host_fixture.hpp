@@ -34,7 +34,7 @@ inline std::string account_table_name() {
 }
 
 class HostTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "host-mode tests need root (root-owned registry, chown of tables)";
     char pattern[] = "/tmp/portsafe-host-test-XXXXXX";
@@ -95,7 +95,6 @@ class HostTest : public ::testing::Test {
     return static_cast<uint16_t>(table.range().low + ref.index % table.range().size());
   }
 
- public:  // reachable from the hooks' plain functions too
   std::string dir_;
   std::unique_ptr<HostRegistryWriter> writer_;
   std::vector<std::string> names_;
