@@ -87,6 +87,7 @@ PickResult HostLeases::pick(PortTable& table, Protocol proto, const Claimant& wh
     return false;
   };
   const auto confirmed = [&](const PickResult& picked) noexcept {
+    if (hooks_.before_recheck != nullptr) hooks_.before_recheck(hooks_.context);
     if (still_ours(picked.ref)) return true;
     table.drop(picked.ref, who.process);
     claims_dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -96,6 +97,7 @@ PickResult HostLeases::pick(PortTable& table, Protocol proto, const Claimant& wh
     own.count = registry_->blocks_of(uid_, table_name_, own.indices, own.words, kMaxOwnBlocks);
     for (uint32_t i = 0; i < own.count; ++i) own.ranges[i] = registry_->block_range(own.indices[i]);
     const PortSpans spans{own.ranges, own.count};
+    if (hooks_.after_snapshot != nullptr) hooks_.after_snapshot(hooks_.context);
     const bool may_lease = monotonic_ms() >= no_lease_before_ms_.load(std::memory_order_relaxed);
     if (own.count > 0 && may_lease) {
       // A free port of our blocks first; lingers give way only once no more room can be leased.

@@ -281,10 +281,24 @@ bool HostRegistry::leased_to(uint32_t index, uint64_t word, uid_t uid, const cha
 
 uint32_t HostRegistry::blocks_of(uid_t uid, const char* table_name, uint32_t* indices, uint64_t* words,
                                  uint32_t capacity) const noexcept {
+  // The name packed once; each block costs one load unless its uid is ours (a pick reads this
+  // on every call, so the loop stays free of calls and of the name for other accounts' blocks).
+  char buf[kNameBytes] = {};
+  for (size_t i = 0; i + 1 < kNameBytes && table_name[i] != '\0'; ++i) buf[i] = table_name[i];
+  uint64_t name[kNameBytes / 8];
+  std::memcpy(name, buf, sizeof name);
+  const uint64_t wanted = block_word::make(BlockState::leased, 0, uid);
+  constexpr uint64_t kStateAndUid = (uint64_t{3} << kStateShift) | 0xffffffffu;
   uint32_t found = 0;
   for (uint32_t i = 0; i < block_count_ && found < capacity; ++i) {
-    const uint64_t w = word(i);
-    if (!leased_to(i, w, uid, table_name)) continue;
+    const HostBlock& b = blocks_[i];
+    const uint64_t w = b.word.load(std::memory_order_acquire);
+    if ((w & kStateAndUid) != wanted) continue;
+    bool same = true;
+    for (size_t k = 0; k < kNameBytes / 8; ++k) same = same && b.table_name[k].load(std::memory_order_acquire) == name[k];
+    // The daemon writes the name before it publishes the word: equal words around the compare
+    // mean the name belongs to this lease.
+    if (!same || b.word.load(std::memory_order_acquire) != w) continue;
     indices[found] = i;
     words[found] = w;
     ++found;

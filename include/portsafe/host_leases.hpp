@@ -18,6 +18,14 @@
 
 namespace portsafe {
 
+// Tests only: called inside pick() after the account's blocks were read (before the claim) and
+// after the claim (before the block's re-check), so a test can reclaim a block exactly there.
+struct PickHooks {
+  void (*after_snapshot)(void* context) = nullptr;
+  void (*before_recheck)(void* context) = nullptr;
+  void* context = nullptr;
+};
+
 class HostLeases;
 struct HostLeasesOpen {
   std::unique_ptr<HostLeases> leases;  // null: per-account mode (reason says why)
@@ -50,6 +58,7 @@ class HostLeases {
   // Counters, for tests and the benchmark: leases asked, refused/unreachable, claims dropped by the re-check.
   uint64_t leases_asked() const noexcept { return leases_asked_.load(std::memory_order_relaxed); }
   uint64_t claims_dropped() const noexcept { return claims_dropped_.load(std::memory_order_relaxed); }
+  void set_hooks_for_tests(const PickHooks& hooks) noexcept { hooks_ = hooks; }
 
  private:
   bool lease_one_more() noexcept;
@@ -63,6 +72,7 @@ class HostLeases {
   std::atomic<int64_t> no_lease_before_ms_{0};
   std::atomic<uint64_t> leases_asked_{0};
   std::atomic<uint64_t> claims_dropped_{0};
+  PickHooks hooks_;
 };
 
 }  // namespace portsafe

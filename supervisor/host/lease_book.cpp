@@ -105,6 +105,7 @@ size_t LeaseBook::reclaim_idle(int64_t now_ms) {
     }
     // Mark first, then look again: a pick that claimed before the mark is seen now; one that
     // claims after it sees the mark in its re-check and drops its claim.
+    if (before_mark_for_tests) before_mark_for_tests(i);
     if (block.state == BlockState::leased) registry_.mark_reclaiming(i);
     const BlockUse again = scan(view.block(i), now_ms);
     const BlockUse last = again == BlockUse::in_use ? again : scan(view.block(i), now_ms);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -43,6 +44,9 @@ class LeaseBook {
 
   // For tests: the cap an account meets now.
   uint32_t cap_for(uid_t uid, int64_t now_ms) const;
+  // For tests: runs after a block was found idle and before it is marked reclaiming (where a
+  // pick's claim may land).
+  std::function<void(uint32_t block)> before_mark_for_tests;
 
  private:
   bool others_present(uid_t uid, int64_t now_ms) const;

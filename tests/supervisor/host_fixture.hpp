@@ -34,7 +34,7 @@ inline std::string account_table_name() {
 }
 
 class HostTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "host-mode tests need root (root-owned registry, chown of tables)";
     char pattern[] = "/tmp/portsafe-host-test-XXXXXX";
