@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import stat
 import struct
 import subprocess
 import tempfile
@@ -58,7 +57,7 @@ class HostDaemon:
     def start(self):
         env = {"PATH": "/usr/bin:/bin", "PORTSAFE_HOST_DIR": self.dir, "PORTSAFE_LOG": "info"}
         with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([program("portsafed"), "--host", "--foreground"], env=env,
+            self.proc = subprocess.Popen([program("portsafed"), "--host"], env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         ready = wait_for(lambda: self.proc.poll() is not None or
                          (os.path.exists(self.socket_path) and os.path.exists(self.registry_path)),
@@ -118,8 +117,8 @@ class Account:
                     "PORTSAFE_LINGER": "600"}  # lingers outlive the test: a shared number is a collision
         if host is not None:
             self.env.update(host.env())
-        elif "PORTSAFE_HOST_DIR" not in self.env:
-            # No host daemon in this test: point at a dir that does not exist, never at the real /run.
+        else:
+            # No host daemon in this test: a host dir that does not exist, never the host's /run/portsafe.
             self.env["PORTSAFE_HOST_DIR"] = os.path.join(self.root, "no-host-daemon")
 
     @property
@@ -281,14 +280,6 @@ def assert_picks_from_portsafe(result, tag):
     kernel = [p for proto in ("tcp", "udp") for p in result[proto] if p >= low]
     assert not kernel, f"{tag}: {len(kernel)} picks were the kernel's own (shim passed through), e.g. {kernel[:5]}"
     assert not result["errors"], f"{tag}: {len(result['errors'])} picks failed: {result['errors'][:5]}"
-
-
-def mode_of(path):
-    return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def elapsed(since):
-    return time.monotonic() - since
 
 
 # ---- the host registry, read as any account can (include/portsafe/host_registry.hpp) -------------

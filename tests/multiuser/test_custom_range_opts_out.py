@@ -1,7 +1,6 @@
 """A table with a custom PORTSAFE_RANGE does not take part in host-wide coordination, even with
 the host daemon running: its jobs pick from their own range and lease no block, and
 `portsafe doctor` says in one line that the custom range opts out."""
-import os
 
 from multiuserlib import PYTHON, Registry, program
 

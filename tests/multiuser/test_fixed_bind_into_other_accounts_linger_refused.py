@@ -2,12 +2,14 @@
 closes them (lingering for its job, as numbers handed on do); the intruder's own wrapped job then
 binds each of those numbers explicitly and is refused with EADDRINUSE (the shim asks the host
 daemon about a port in another account's block). What the intruder can do meanwhile — its own
-gc, a gc of the victim's root, lease requests — frees none of them."""
+gc, a gc of the victim's root, lease requests for its own table and forged ones naming the victim's,
+a query carrying the victim's uid — frees none of them."""
 import json
 import os
+import struct
 
-from multiuserlib import (ERROR, HOST_LEASED, NOT_PERMITTED, PYTHON, Registry, assert_picks_from_portsafe,
-                          lease_frame, picking, program)
+from multiuserlib import (ERROR, HOST_LEASED, HOST_PORT, HOST_QUERY, NOT_PERMITTED, PYTHON, Registry,
+                          assert_picks_from_portsafe, frame, lease_frame, picking, program, query_frame)
 
 PICKS = 300
 
@@ -39,7 +41,7 @@ for f in frames:
     s.sendall(f)
     head = s.recv(12)
     kind = struct.unpack("<IHHI", head)[2] if len(head) == 12 else 0
-    code = struct.unpack("<H", s.recv(2))[0] if kind == 101 else 0
+    code = struct.unpack("<H", s.recv(2))[0] if kind == 101 else s.recv(1)[0] if kind == 121 else 0
     kinds.append(f"{kind}:{code}")
     s.close()
 print(" ".join(kinds))
@@ -70,12 +72,18 @@ def test_intruder_cannot_take_or_free_a_victims_lingering_ports(host, make_accou
         assert intruder.run([program("portsafe"), "gc"]).returncode == 0
         out = intruder.run([program("portsafe"), "--runtime-dir", victim.root, "gc"])
         assert out.returncode != 0, "the intruder ran gc on the victim's root"
+        # A query may carry no identity: one with the victim's uid appended is refused or answered
+        # for the intruder (taken), never as if the victim asked (not taken).
+        forged_query = frame(HOST_QUERY, struct.pack("<BHI", 0, lingering[0], victim.uid))
         frames = [lease_frame(os.path.basename(intruder.table)).hex()] * 8 + \
-                 [lease_frame(os.path.basename(victim.table)).hex()] * 4
+                 [lease_frame(os.path.basename(victim.table)).hex()] * 4 + \
+                 [query_frame("tcp", lingering[0]).hex(), forged_query.hex()]
         out = intruder.run([PYTHON, "-c", RAW_LEASES, host.socket_path, *frames])
         assert out.returncode == 0, out.stderr
         kinds = out.stdout.split()
-        assert kinds[8:] == [f"{ERROR}:{NOT_PERMITTED}"] * 4, f"forged leases answered {kinds[8:]}"
+        assert kinds[8:12] == [f"{ERROR}:{NOT_PERMITTED}"] * 4, f"forged leases answered {kinds[8:12]}"
+        assert kinds[12] == f"{HOST_PORT}:1", f"the victim's lingering port not reported taken: {kinds[12]}"
+        assert kinds[13] == f"{HOST_PORT}:1" or kinds[13].startswith(f"{ERROR}:"), f"forged query: {kinds[13]}"
         assert {k.split(":")[0] for k in kinds[:8]} <= {str(HOST_LEASED), str(ERROR)}, kinds
 
         again = intruder_binds(intruder, lingering)
