@@ -9,6 +9,7 @@ left alone (no PORTSAFE_RANGE): host-wide coordination applies to the default ra
 import contextlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -144,8 +145,37 @@ class Account:
         if pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        if self.pw is not None:
+            end_processes_of(self.uid)
         remove_root_table(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def processes_of(uid):
+    """Pids of this PID namespace's processes whose real uid is `uid` (zombies aside)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if fields.get("State", "").strip().startswith("Z"):
+            continue
+        if int(fields.get("Uid", "-1 0").split()[0]) == uid:
+            pids.append(int(entry))
+    return pids
+
+
+def end_processes_of(uid, timeout=15.0):
+    """Kills what a throwaway account still runs here (its supervisor exits on its own only when
+    idle) and waits until none is left, so that userdel finds the account unused."""
+    for pid in processes_of(uid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: not processes_of(uid), timeout=timeout), f"uid {uid} still runs {processes_of(uid)}"
 
 
 @contextlib.contextmanager
@@ -160,7 +190,17 @@ def throwaway_users(count):
         yield users
     finally:
         for user in users:
+            end_processes_of(user.pw_uid)
             remove_system_user(user.pw_name)
+            assert wait_for(lambda: not user_exists(user.pw_name), timeout=5), f"userdel {user.pw_name} failed"
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
 
 
 def require_root():
