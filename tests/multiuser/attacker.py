@@ -2,6 +2,7 @@
   - writes garbage into everything it can open: every file in the host dir (and tries to create,
     replace and remove files there), every /dev/shm/portsafe-* segment, and keeps scribbling over,
     truncating and regrowing its own table (the one the host daemon reads for its blocks);
+  - maps the registry and locks whatever it can open in the host dir, for the whole attack;
   - floods the host socket: idle connections held open, garbage frames, oversized lengths, slow
     writers that never finish a frame, lease requests for its own table (to grab its cap) and
     forged ones naming the victims' tables, queries by the thousand.
@@ -23,7 +24,7 @@ IDLE_CONNECTIONS = 1500
 stop_path = os.path.join(work_dir, "stop")
 MAGIC, LEASE, QUERY = 0x57465350, 20, 21
 counts = {"garbage": 0, "oversized": 0, "slow": 0, "idle": 0, "leases": 0, "forged": 0, "queries": 0,
-          "table_scribbles": 0, "connect_failed": 0}
+          "table_scribbles": 0, "connect_failed": 0, "locks": 0}
 forged_replies = []
 writable = []
 lock = threading.Lock()
@@ -113,6 +114,40 @@ def attack_files():
         path = os.path.join("/dev/shm", name)
         if try_write(path) and path != own_table:
             writable.append(path)
+
+
+def hold_registry():
+    """Maps the registry read-only and takes every lock it can on it and on anything else in the
+    host dir, for the whole attack: a restarted host daemon must not wait for any of them."""
+    import fcntl
+    import mmap
+    held = []
+    for name in os.listdir(host_dir):
+        path = os.path.join(host_dir, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        held.append(fd)
+        for how in (fcntl.LOCK_EX | fcntl.LOCK_NB, fcntl.LOCK_SH | fcntl.LOCK_NB):
+            try:
+                fcntl.flock(fd, how)
+                with lock:
+                    counts["locks"] += 1
+                break
+            except OSError:
+                pass
+        try:
+            held.append(mmap.mmap(fd, 0, prot=mmap.PROT_READ))
+        except (OSError, ValueError):
+            pass
+    while not stopping():
+        time.sleep(0.05)
+    for item in held:
+        if isinstance(item, int):
+            os.close(item)
+        else:
+            item.close()
 
 
 def scribble_own_table():
@@ -252,7 +287,7 @@ def lease_and_query():
 
 def main():
     attack_files()
-    workers = [scribble_own_table, hold_idle, write_slowly, write_slowly, send_garbage, send_garbage,
+    workers = [hold_registry, scribble_own_table, hold_idle, write_slowly, write_slowly, send_garbage, send_garbage,
                lease_and_query, lease_and_query]
     threads = [threading.Thread(target=w, daemon=True) for w in workers]
     for t in threads:

@@ -4,12 +4,15 @@ and floods the host socket (idle connections, garbage frames, oversized lengths,
 lease and query storms, forged leases naming the victims' tables) cannot make another account's
 job fail or hang: two victims' jobs (root and another account) pick 2,000 ports each meanwhile,
 every pick from portsafe's range, none shared; their fixed binds into the attacker's blocks (the
-host daemon then reads the attacker's scribbled table) end within their bounds; nothing outside its
-own table was writable to it and no forged lease was granted."""
+host daemon then reads the attacker's scribbled table) end within their bounds; the host daemon,
+restarted in the middle of the attack (the attacker mapping and locking what it can in the host
+dir), serves again; nothing outside its own table was writable to the attacker and no forged
+lease was granted."""
 import json
 import os
 import subprocess
 import time
+from types import SimpleNamespace
 
 from multiuserlib import (HOST_LEASED, PICKS_SCRIPT_TIMEOUT, PYTHON, PickingJob, Registry,
                           assert_picks_from_portsafe, picking, program, shared_ports, wait_for)
@@ -75,6 +78,14 @@ def stop_attacker(proc, work):
         return json.load(f)
 
 
+def work_round(work, name):
+    """A fresh barrier directory for a second round of picking jobs (inside the work dir)."""
+    path = work.file(name)
+    os.mkdir(path)
+    os.chmod(path, 0o1777)
+    return SimpleNamespace(path=path, file=lambda n: os.path.join(path, n))
+
+
 def test_hostile_account_cannot_make_others_fail_or_hang(host, make_accounts, work):
     root, victim, attacker = make_accounts(2, host, with_root=True)
     victims = [root, victim]
@@ -97,6 +108,16 @@ def test_hostile_account_cannot_make_others_fail_or_hang(host, make_accounts, wo
             ok, inuse, slowest = out.stdout.split()
             print(f"victims picked {PICKS} each in {picked_in:.1f} s under attack; fixed binds into the attacker's "
                   f"blocks: {ok} bound, {inuse} refused, slowest {slowest} s")
+        # The host daemon restarts (an upgrade) while the attacker maps and locks what it can in
+        # the host dir and keeps flooding: it serves again, and the victims pick again.
+        host.stop()
+        host.start()
+        again = work_round(work, "again")
+        with picking(victims, again, PICKS // 2, keep_every=7, timeout=PICKS_SCRIPT_TIMEOUT,
+                     tags=[f"{v.name}-again" for v in victims]) as (results, _):
+            for tag, result in results.items():
+                assert_picks_from_portsafe(result, tag)
+            assert not shared_ports(results), "victims shared ports after the host daemon's restart under attack"
     finally:
         try:
             report = stop_attacker(proc, work)
