@@ -31,6 +31,14 @@ print(" ".join(map(str, ports)))
 """
 
 
+def table_name(root):
+    """The shared-memory name portsafe derives from a runtime root (core/runtime_root.cpp)."""
+    value = 0xcbf29ce484222325
+    for byte in root.encode():
+        value = ((value ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"portsafe-{value:016x}"
+
+
 def private_dir(owner_uid, owner_gid):
     path = tempfile.mkdtemp(prefix="ps-x-")
     os.chown(path, owner_uid, owner_gid)
@@ -63,6 +71,11 @@ def run_pair(build, picks, host_dir, user):
                 proc.wait()
         for root in roots:
             shutil.rmtree(root, ignore_errors=True)
+            # Only this run's tables: /dev/shm is shared with everything else on the host.
+            try:
+                os.unlink(os.path.join("/dev/shm", table_name(root)))
+            except FileNotFoundError:
+                pass
     return outs
 
 
@@ -71,6 +84,7 @@ def main():
     parser.add_argument("--build", default="build")
     parser.add_argument("--picks", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--daemon-log", default="", help="the host daemon's log (info level) goes here")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the experiment makes a throwaway user and a host daemon")
@@ -81,16 +95,16 @@ def main():
     build = os.path.abspath(args.build)
     name = "psx" + secrets.token_hex(3)
     subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
-    shm_before = set(os.listdir("/dev/shm"))
     host_dir = tempfile.mkdtemp(prefix="ps-x-host-")
     os.chmod(host_dir, 0o755)
     daemon = None
+    log = open(args.daemon_log, "w") if args.daemon_log else subprocess.DEVNULL
     try:
         user = pwd.getpwnam(name)
         for mode in ("per-account", "host daemon"):
             if mode == "host daemon":
-                daemon = subprocess.Popen([os.path.join(build, "bin", "portsafed"), "--host", "--host-dir", host_dir],
-                                          stderr=subprocess.DEVNULL)
+                daemon = subprocess.Popen([os.path.join(build, "bin", "portsafed"), "--host", "--host-dir", host_dir,
+                                           "--log-level", "info"], stderr=log)
                 deadline = time.monotonic() + 5
                 while not os.path.exists(os.path.join(host_dir, "host.sock")) and time.monotonic() < deadline:
                     time.sleep(0.02)
@@ -99,9 +113,6 @@ def main():
                 shared = len(set(root_ports) & set(user_ports))
                 print(f"{mode}: run {run + 1}: root picked {len(set(root_ports))} distinct, "
                       f"user picked {len(set(user_ports))} distinct, shared {shared}", flush=True)
-                for shm in set(os.listdir("/dev/shm")) - shm_before:
-                    if shm.startswith("portsafe-"):
-                        os.unlink(os.path.join("/dev/shm", shm))
     finally:
         if daemon is not None:
             daemon.terminate()

@@ -41,6 +41,16 @@ LeaseDecision LeaseBook::lease(uid_t uid, const std::string& table_name, int64_t
     return decision;
   }
   last_asked_ms_[uid] = now_ms;
+  LeaseDecision first = try_lease(uid, table_name, now_ms);
+  if (first.granted || now_ms - last_on_demand_reclaim_ms_ < kOnDemandReclaimMs) return first;
+  // Blocks of tables that are gone (or idle long enough) may be waiting for the next sweep.
+  last_on_demand_reclaim_ms_ = now_ms;
+  if (reclaim_idle(now_ms) == 0) return first;
+  return try_lease(uid, table_name, now_ms);
+}
+
+LeaseDecision LeaseBook::try_lease(uid_t uid, const std::string& table_name, int64_t now_ms) {
+  LeaseDecision decision;
   const uint32_t cap = cap_for(uid, now_ms);
   if (cap < registry_.view().block_count() && blocks_of_uid(uid) >= cap) {
     registry_.count_refusal();

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +19,9 @@ namespace portsafe::host {
 
 // An account that asked for a block this recently still counts as "asking" for the cap.
 inline constexpr int64_t kAskingWindowMs = 60'000;
+// A refused lease first reclaims what it can (gone tables' blocks), at most this often: a flood
+// of refused requests must not turn into back-to-back sweeps that delay other accounts.
+inline constexpr int64_t kOnDemandReclaimMs = 100;
 
 struct LeaseDecision {
   bool granted = false;
@@ -55,7 +59,10 @@ class LeaseBook {
   BlockUse scan(const BlockView& block, int64_t now_ms) const;
 
   HostRegistryWriter& registry_;
+  LeaseDecision try_lease(uid_t uid, const std::string& table_name, int64_t now_ms);
+
   std::map<uid_t, int64_t> last_asked_ms_;
+  int64_t last_on_demand_reclaim_ms_ = INT64_MIN / 2;
   uint32_t next_free_hint_ = 0;
 };
 

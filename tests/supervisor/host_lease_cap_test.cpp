@@ -99,5 +99,18 @@ TEST_F(LeaseCap, AGoneTablesBlocksAreReclaimedAtOnce) {
   EXPECT_EQ(open_view()->free_blocks(), 4u);
 }
 
+TEST_F(LeaseCap, ARefusedLeaseFirstReclaimsTheBlocksOfGoneTables) {
+  LeaseBook book(*writer_);
+  const int64_t now = monotonic_ms();
+  PortTable& gone = make_table(0);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(book.lease(0, gone.name(), now).granted);
+  ASSERT_TRUE(PortTable::remove(gone.name()));
+  PortTable& next = make_table(0);
+  // No sweep ran in between: the refusal itself finds the gone table's blocks.
+  const LeaseDecision d = book.lease(0, next.name(), now + 1);
+  EXPECT_TRUE(d.granted) << d.message;
+  EXPECT_EQ(open_view()->free_blocks(), 3u);
+}
+
 }  // namespace
 }  // namespace portsafe::host::testing

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "host_daemon_process.hpp"
 #include "host_fixture.hpp"
 #include "portsafe/bind_rules.hpp"
 
@@ -104,46 +105,18 @@ TEST_F(PickInBlocks, ALingeringAccountGivesWayOnlyInsideItsBlocks) {
   EXPECT_EQ(*open_view()->block_of(port_of(table, r.ref)), 1u);
 }
 
-// The real daemon: a registry of its own (PORTSAFE_RANGE, --block-size 32: 4 blocks).
+// The real daemon (a registry of its own).
 class PickWithDaemon : public HostTest {
  protected:
-  static constexpr PortRange kRange{30400, 30527};
+  static constexpr PortRange kRange = HostDaemonProcess::kRange;
   void SetUp() override {
     HostTest::SetUp();
     if (IsSkipped()) return;
-    char pattern[] = "/tmp/portsafe-hostd-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    daemon_dir_ = pattern;
-    ::chmod(daemon_dir_.c_str(), 0755);
-    start_daemon();
+    daemon_.start();
   }
-  void TearDown() override {
-    stop_daemon();
-    if (!daemon_dir_.empty()) std::filesystem::remove_all(daemon_dir_);
-    HostTest::TearDown();
-  }
-  void start_daemon() {
-    daemon_ = ::fork();
-    if (daemon_ == 0) {
-      ::setenv("PORTSAFE_RANGE", "30400-30527", 1);
-      ::execl(PORTSAFED_PATH, "portsafed", "--host", "--host-dir", daemon_dir_.c_str(), "--block-size", "32",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    const std::string socket = host_socket_path(daemon_dir_);
-    for (int i = 0; i < 500 && ::access(socket.c_str(), F_OK) != 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_EQ(::access(socket.c_str(), F_OK), 0) << "portsafed --host did not start";
-  }
-  void stop_daemon() {
-    if (daemon_ <= 0) return;
-    ::kill(daemon_, SIGTERM);
-    ::waitpid(daemon_, nullptr, 0);
-    daemon_ = -1;
-  }
+  void stop_daemon() { daemon_.stop(); }
   std::unique_ptr<HostLeases> attach(const PortTable& table) {
-    HostLeasesOpen opened = HostLeases::attach(table, daemon_dir_);
+    HostLeasesOpen opened = HostLeases::attach(table, daemon_.dir());
     EXPECT_TRUE(opened.leases) << opened.reason;
     return std::move(opened.leases);
   }
@@ -154,7 +127,7 @@ class PickWithDaemon : public HostTest {
       if (::setresgid(kOtherUid, kOtherUid, kOtherUid) != 0 || ::setresuid(kOtherUid, kOtherUid, kOtherUid) != 0) {
         ::_exit(2);
       }
-      const HostClient client(host_socket_path(daemon_dir_).c_str());
+      const HostClient client(daemon_.socket().c_str());
       ::_exit(client.lease(table.name().c_str(), 2'000).answer == HostAnswer::granted ? 0 : 1);
     }
     int status = 0;
@@ -162,8 +135,7 @@ class PickWithDaemon : public HostTest {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the other account got no block";
   }
 
-  std::string daemon_dir_;
-  pid_t daemon_ = -1;
+  HostDaemonProcess daemon_;
 };
 
 TEST_F(PickWithDaemon, AFullAccountLeasesOneMoreBlock) {
@@ -180,7 +152,7 @@ TEST_F(PickWithDaemon, AFixedPortAnotherAccountHasIsRefusedAndAFreeOnePasses) {
   PortTable& mine = make_table(0, kRange);
   PortTable& theirs = make_table(kOtherUid, kRange);
   lease_as_other(theirs);
-  const auto view = HostRegistry::open(daemon_dir_);
+  const auto view = HostRegistry::open(daemon_.dir());
   ASSERT_TRUE(view.registry) << view.reason;
   uint32_t block = 0;
   while (view.registry->block(block).uid != kOtherUid) ++block;
