@@ -23,9 +23,9 @@ constexpr uint64_t kGenerationMask = (uint64_t{1} << 30) - 1;
 
 const char* kPerAccount = "host-wide coordination is off, each account coordinates only its own jobs";
 
-// The whole mapping stays alive as long as the view: the region owns it.
+// The mapping stays alive as long as the view. The file is closed once mapped: the shim keeps
+// no descriptor a program could close or trip over (programs that close every descriptor).
 struct Mapping {
-  bip::file_mapping file;
   bip::mapped_region region;
 };
 
@@ -174,8 +174,9 @@ RegistryOpen HostRegistry::open(const std::string& dir) {
   }
   try {
     auto mapping = std::make_unique<Mapping>();
+    bip::file_mapping file;
     try {
-      mapping->file = bip::file_mapping(path.c_str(), bip::read_only);
+      file = bip::file_mapping(path.c_str(), bip::read_only);
     } catch (const bip::interprocess_exception& e) {
       if (e.get_native_error() == ENOENT) {
         return fail(RegistryError::missing, fmt::format("no host daemon has run here ({} does not exist): {}", path, kPerAccount));
@@ -183,7 +184,7 @@ RegistryOpen HostRegistry::open(const std::string& dir) {
       throw;
     }
     struct stat st {};
-    if (::fstat(mapping->file.get_mapping_handle().handle, &st) != 0) {
+    if (::fstat(file.get_mapping_handle().handle, &st) != 0) {
       return fail(RegistryError::system, fmt::format("cannot inspect {}: {}; {}", path, std::strerror(errno), kPerAccount));
     }
     if (!S_ISREG(st.st_mode) || !is_root_only(st)) {
@@ -196,7 +197,7 @@ RegistryOpen HostRegistry::open(const std::string& dir) {
     if (size < kRegistryHeaderBytes) {
       return fail(RegistryError::too_small, fmt::format("{} is ignored: truncated ({} bytes); {}", path, size, kPerAccount));
     }
-    mapping->region = bip::mapped_region(mapping->file, bip::read_only, 0, static_cast<size_t>(size));
+    mapping->region = bip::mapped_region(file, bip::read_only, 0, static_cast<size_t>(size));
     const auto* header = static_cast<const RegistryHeader*>(mapping->region.get_address());
     std::string detail;
     if (const RegistryError error = check_header(*header, size, network_namespace_inode(), detail);

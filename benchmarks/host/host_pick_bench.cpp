@@ -3,7 +3,8 @@
 // registry leases to the account (its blocks read from the mapped registry, the claim, the
 // block's owner+generation re-check). Each pick's claim is dropped at once, as a used port is.
 // The host daemon's RPCs (a lease per block, a query per fixed port in another account's block)
-// are not on this path (one lease per 128 picks; see the README figures for a round trip).
+// are not on this path (one lease per 128 picks); BM_HostQuery times one query round trip to a
+// real `portsafed --host` (its answer read from the other account's table with pread).
 //
 //   sudo build/bin/host_pick_bench      (root: the registry must be root-owned)
 #include <benchmark/benchmark.h>
@@ -115,6 +116,42 @@ void BM_PickInLeasedBlocks(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_PickInLeasedBlocks)->Arg(1)->Arg(8)->Arg(48);
+
+// A real host daemon with a registry of its own; the port asked about is claimed in the table of
+// the account its block is leased to (this process's uid, another table).
+void BM_HostQuery(benchmark::State& state) {
+  char pattern[] = "/tmp/portsafe-host-bench-d-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  ::chmod(dir.c_str(), 0755);
+  const pid_t daemon = ::fork();
+  if (daemon == 0) {
+    ::setenv("PORTSAFE_RANGE", "4096-16383", 1);
+    ::execl(PORTSAFED_PATH, "portsafed", "--host", "--host-dir", dir.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string socket = host_socket_path(dir);
+  for (int i = 0; i < 500 && ::access(socket.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Setup& s = setup();
+  const HostClient client(socket.c_str());
+  const HostReply lease = client.lease(s.name.c_str(), 2'000);
+  if (lease.answer != HostAnswer::granted) {
+    state.SkipWithError("the host daemon did not lease a block");
+  } else {
+    const auto port = static_cast<uint16_t>(kRange.low + lease.block * kBlockSize);
+    const PortClaim claim = s.table->claim_port(Protocol::tcp, port, self_claimant());
+    for (auto _ : state) {
+      const HostReply reply = client.query(Protocol::tcp, port, 2'000);
+      if (reply.answer != HostAnswer::taken) state.SkipWithError("the query was not answered 'taken'");
+    }
+    s.table->drop(claim.ref, read_own_identity());
+  }
+  ::kill(daemon, SIGTERM);
+  ::waitpid(daemon, nullptr, 0);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_HostQuery)->UseRealTime();
 
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
