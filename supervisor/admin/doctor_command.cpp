@@ -126,8 +126,6 @@ void check_table(const AdminContext& context, Report& report) {
 // other accounts' jobs can be given this account's ports, and how to change that.
 void check_host(const AdminContext& context, Report& report) {
   if (context.root.empty()) return;
-  struct stat root_st {};
-  const uid_t owner = ::stat(context.root.c_str(), &root_st) == 0 ? root_st.st_uid : ::geteuid();
   PortRange range;
   if (TableOpen opened = open_context_table(context); opened.table) {
     range = opened.table->range();
@@ -136,14 +134,15 @@ void check_host(const AdminContext& context, Report& report) {
   } else {
     return;  // check_range said what is wrong
   }
-  const HostView host = inspect_host(range, context.table_name, owner);
+  const HostView host = inspect_host(range, context.table_name, root_owner(context));
   if (host.opted_out) {
     report.warn(fmt::format("{}; other accounts' jobs may be given this account's ports: unset PORTSAFE_RANGE to "
                             "take part in host-wide coordination", host.reason));
     return;
   }
   if (!host.active) {
-    report.warn(fmt::format("{}; other accounts' jobs may be given this account's ports: {}", host.reason, kHostTurnOn));
+    report.warn(
+        fmt::format("{}; other accounts' jobs may be given this account's ports: {}", host.reason, kHostTurnOn));
     return;
   }
   const std::string socket = host_socket_path(host.dir);

@@ -1,8 +1,5 @@
 #include "status_command.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -108,9 +105,11 @@ std::string json_string(const std::string& text) {
 // Other accounts' use of the range, as far as an account may know it: counts (the registry every
 // account reads). Their jobs, commands and tables stay theirs.
 std::string other_accounts_text(const HostView& host) {
-  if (!host.active) return host.opted_out ? "host-wide coordination: not for this table (custom range)" : "host-wide coordination: off";
-  return fmt::format("host-wide coordination: this table leases {} block(s) of {} ports; other accounts: {} account(s), "
-                     "{} block(s) ({} ports)",
+  if (!host.active) {
+    return host.opted_out ? "host-wide coordination: not for this table (custom range)" : "host-wide coordination: off";
+  }
+  return fmt::format("host-wide coordination: this table leases {} block(s) of {} ports; other accounts: {} "
+                     "account(s), {} block(s) ({} ports)",
                      host.own_blocks, host.block_size, host.other_accounts, host.other_blocks,
                      uint64_t{host.other_blocks} * host.block_size);
 }
@@ -152,7 +151,8 @@ void print_table(const std::vector<Row>& rows, const PortTable& table, const Hos
   }
   const TableCounters c = table.counters();
   // One summary line (scripts read the rows above it): counters, then what pressure the range saw,
-  // then host-wide coordination (other accounts as counts only), then each live job's interception (seccomp reaches every binary, preload only dynamic ones).
+  // then host-wide coordination (other accounts as counts only), then each live job's
+  // interception (seccomp reaches every binary, preload only dynamic ones).
   out += fmt::format(
       "{} port(s) claimed in {} (table {}); picks {}, fallbacks {}, full-range events {}, reaped {}; peak in use {} of "
       "{} ports, lingers given way {} ({} younger than {} ms)",
@@ -200,9 +200,7 @@ int run_status(const AdminContext& context, bool json) {
   auto rows = collect_rows(*opened.table);
   add_untracked_holds(context, *opened.table, rows);
   sort_rows(rows);
-  struct stat root_st {};
-  const uid_t owner = ::stat(context.root.c_str(), &root_st) == 0 ? root_st.st_uid : ::geteuid();
-  const HostView host = inspect_host(opened.table->range(), opened.table->name(), owner);
+  const HostView host = inspect_host(opened.table->range(), opened.table->name(), root_owner(context));
   if (json) {
     print_json(rows, host);
   } else {
