@@ -15,4 +15,11 @@ set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 # tools that link it dynamically.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_STRIP_FILES ON)
+# Maintainer scripts: enable and start the host daemon's units on the first install (when
+# systemd runs), keep the admin's choice on upgrades, stop and disable them on removal.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
+    ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
+    ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

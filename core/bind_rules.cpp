@@ -1,5 +1,7 @@
 #include "portsafe/bind_rules.hpp"
 
+#include "portsafe/host_leases.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -67,7 +69,11 @@ Pick pick_and_bind(const BindScope& scope, const BindRequest& request, BindSite&
     for (int i = 0; i < outsiders; ++i) table.drop(refused[i], scope.claimant.process);
   };
   while (outsiders < kMaxOutsiderRetries) {
-    const PickResult picked = table.pick(request.proto, scope.job_range, scope.claimant);
+    // Host-wide coordination confines the pick to the blocks leased to this account (and leases
+    // more); a job's own narrower range opts out, as a custom PORTSAFE_RANGE does.
+    const PickResult picked = scope.host != nullptr && scope.job_range == table.range()
+                                  ? scope.host->pick(table, request.proto, scope.claimant)
+                                  : table.pick(request.proto, scope.job_range, scope.claimant);
     const SlotRef& ref = picked.ref;
     if (!ref.valid()) {
       // Every port is live or held: reclaim what dead processes and gone sockets left (the
@@ -140,6 +146,12 @@ int bind_given_port(const BindScope& scope, const BindRequest& request, BindSite
   // number itself is nobody's to claim (kernel_virtual_ports.hpp).
   if (table.range().contains(request.port) && is_kernel_virtual_port(request.proto, request.port)) {
     return site.bind(request.addr, request.length);
+  }
+  // A port in another account's block: only the host daemon can read that account's table. Its
+  // claim, hold or linger refuses the bind as another job's would; no answer lets it pass.
+  if (scope.host != nullptr && scope.host->taken_by_other_account(request.proto, request.port)) {
+    site.note(note_of(BindEvent::other_account, request.proto, request.port, nullptr));
+    return EADDRINUSE;
   }
   const PortClaim claim = table.claim_port(request.proto, request.port, scope.claimant);
   switch (claim.result) {

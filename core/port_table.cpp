@@ -116,6 +116,14 @@ TableError validate(const TableHeader& header, size_t actual_size, std::string& 
   return TableError::none;
 }
 
+}  // namespace
+
+TableError check_table_header(const TableHeader& header, size_t actual_size, std::string& detail) {
+  return validate(header, actual_size, detail);
+}
+
+namespace {
+
 // Table names are predictable and /dev/shm is shared: another user may have made the segment
 // first, or widened its mode. Nobody trusts one that others can write. Only the owner uses a table
 // as its own (open_or_create), though root may inspect users' tables (open_existing:
@@ -408,11 +416,57 @@ void advance_cursor(std::atomic<uint64_t>& cursor, uint64_t past) noexcept {
 }  // namespace
 
 PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who, SlotState target) noexcept {
+  const PortSpans spans{&within, 1};
+  return pick_in(proto, spans, who, target, PickMode::give_way);
+}
+
+namespace {
+
+// Walks the ports of several ranges as one sequence, from any position, wrapping around: the
+// pick's scan costs O(1) per port however many blocks an account has.
+class SpanWalk {
+ public:
+  SpanWalk(const PortRange* clipped, uint32_t spans, uint32_t total, uint64_t start) noexcept
+      : ranges_(clipped), spans_(spans) {
+    uint32_t offset = static_cast<uint32_t>(start % total);
+    while (offset >= ranges_[span_].size()) {
+      offset -= ranges_[span_].size();
+      ++span_;
+    }
+    offset_ = offset;
+  }
+  uint16_t port() const noexcept { return static_cast<uint16_t>(ranges_[span_].low + offset_); }
+  void next() noexcept {
+    if (++offset_ < ranges_[span_].size()) return;
+    offset_ = 0;
+    span_ = span_ + 1 < spans_ ? span_ + 1 : 0;
+  }
+
+ private:
+  const PortRange* ranges_;
+  uint32_t spans_;
+  uint32_t span_ = 0;
+  uint32_t offset_ = 0;
+};
+
+}  // namespace
+
+PickResult PortTable::pick_in(Protocol proto, const PortSpans& spans, const Claimant& who, SlotState target,
+                              PickMode mode) noexcept {
   PickResult result;
-  const uint16_t low = std::max(within.low, range_.low);
-  const uint16_t high = std::min(within.high, range_.high);
-  if (low > high) return result;
-  const uint32_t count = static_cast<uint32_t>(high) - low + 1;
+  // The spans clipped to the table (empty ones left out), on the stack: no allocation.
+  PortRange clipped[PortSpans::kMaxSpans];
+  uint32_t span_count = 0;
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < spans.count && i < PortSpans::kMaxSpans; ++i) {
+    const uint16_t low = std::max(spans.ranges[i].low, range_.low);
+    const uint16_t high = std::min(spans.ranges[i].high, range_.high);
+    if (low > high) continue;
+    clipped[span_count++] = PortRange{low, high};
+    count += clipped[span_count - 1].size();
+  }
+  if (count == 0) return result;
+  const bool give_way = mode == PickMode::give_way;
   std::atomic<uint64_t>& cursor = header_->pick_cursor[static_cast<int>(proto)];
   for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
     const int64_t now = monotonic_ms();
@@ -426,12 +480,13 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
     uint32_t unavailable = 0;
     uint32_t fresh_own = 0;
     bool scanned_all = true;
-    for (uint32_t step = 0; step < count; ++step) {
+    SpanWalk walk(clipped, span_count, count, start);
+    for (uint32_t step = 0; step < count; ++step, walk.next()) {
       if (step >= kPickWindow && (old_own.found() || old_other.found() || young_own.found() || young_other.found())) {
         scanned_all = false;
         break;
       }
-      const uint32_t index = *index_of(proto, static_cast<uint16_t>(low + (start + step) % count));
+      const uint32_t index = *index_of(proto, walk.port());
       Slot& s = slot(index);
       uint64_t word = s.word.load(std::memory_order_acquire);
       if (slot_word::state(word) == SlotState::linger && s.deadline_ms.load(std::memory_order_relaxed) <= now &&
@@ -447,7 +502,7 @@ PickResult PortTable::pick(Protocol proto, PortRange within, const Claimant& who
         }
         continue;  // another picker won it: look further
       }
-      if (state != SlotState::linger) {
+      if (state != SlotState::linger || !give_way) {
         ++unavailable;
         continue;
       }

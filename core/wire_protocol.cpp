@@ -53,6 +53,10 @@ const char* message_type_name(MessageType type) {
     case MessageType::status_reply: return "status_reply";
     case MessageType::gc_reply: return "gc_reply";
     case MessageType::pong: return "pong";
+    case MessageType::host_lease: return "host_lease";
+    case MessageType::host_query: return "host_query";
+    case MessageType::host_leased: return "host_leased";
+    case MessageType::host_port: return "host_port";
   }
   return "unknown";
 }
@@ -71,6 +75,8 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::table_error: return "table_error";
     case ErrorCode::internal: return "internal";
     case ErrorCode::stopping: return "stopping";
+    case ErrorCode::lease_refused: return "lease_refused";
+    case ErrorCode::not_permitted: return "not_permitted";
   }
   return "unknown";
 }

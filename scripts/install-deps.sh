@@ -13,6 +13,7 @@ packages=(
   python3 python3-pytest python3-pytest-xdist python3-portpicker
   iproute2 util-linux procps nodejs openjdk-17-jdk-headless nginx-light redis-server
   python3-gunicorn  # portsafe-run --listen: a real server that accepts LISTEN_FDS
+  passwd mount  # tests/multiuser: throwaway accounts (useradd); tests/packaging: the maintainer scripts' sandbox
   # tests/docker: a private dockerd per test (never started as a service: see policy-rc.d below);
   # images are imported from a rootfs holding static busybox
   docker.io iptables busybox-static

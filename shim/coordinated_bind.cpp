@@ -81,6 +81,10 @@ void ShimSite::note(const BindNote& note) noexcept {
       log_line(LogLevel::info, "bind {} port {} refused (EADDRINUSE): job '{}' (pid {}) holds it", proto, note.port,
                static_cast<const char*>(note.holder->job_name), note.holder->pid);
       break;
+    case BindEvent::other_account:
+      log_line(LogLevel::info, "bind {} port {} refused (EADDRINUSE): another account has it (host daemon)", proto,
+               note.port);
+      break;
   }
 }
 
@@ -111,7 +115,8 @@ int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noex
     request.reuse_address = facts->reuse_address;
     request.bind_address_no_port = facts->bind_address_no_port;
   }
-  const BindScope scope{*g_state.table, g_state.job_range, g_state.claimant, &g_state.fallbacks_in_a_row};
+  const BindScope scope{*g_state.table, g_state.job_range, g_state.claimant, &g_state.fallbacks_in_a_row,
+                        g_state.host};
   ShimSite site(fd);
   const int error = coordinated_inet_bind(scope, request, site);
   errno = error == 0 ? saved_errno : error;

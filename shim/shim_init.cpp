@@ -107,10 +107,22 @@ bool configure() {
   g_state.claimant.label = nullptr;
   g_state.claimant.linger_ms = config.linger_ms.value_or(g_state.table->default_linger_ms());
 
+  // Host-wide coordination: only for the table's whole range (a job's own PORTSAFE_RANGE opts
+  // out), only with a registry root keeps (else per account, as before).
+  if (g_state.job_range == table_range) {
+    HostLeasesOpen host = HostLeases::attach(*g_state.table, host_dir());
+    if (host.leases) {
+      g_state.host = host.leases.release();
+    } else if (host.error != RegistryError::missing) {
+      log_line(LogLevel::debug, "{}", host.reason);
+    }
+  }
+
   const int adopted = adopt_inherited_claims();
   ::pthread_atfork(nullptr, nullptr, refresh_after_fork);
-  log_line(LogLevel::info, "active: table {} range {}, job '{}' led by pid {}{}", g_state.table->name(),
-           format_range(g_state.job_range), g_state.job_name, leader.pid,
+  log_line(LogLevel::info, "active: table {} range {}{}, job '{}' led by pid {}{}", g_state.table->name(),
+           format_range(g_state.job_range), g_state.host != nullptr ? " (host-wide blocks)" : "", g_state.job_name,
+           leader.pid,
            adopted > 0 ? fmt::format(", {} inherited claim(s)", adopted) : std::string());
   return true;
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "portsafe/host_leases.hpp"
 #include "portsafe/port_table.hpp"
 
 namespace portsafe::shim {
@@ -16,6 +17,9 @@ struct ShimState {
   Claimant claimant;           // claimant.process is this process (refreshed after fork)
   char job_name[kNameBytes] = {};
   std::atomic<uint32_t> fallbacks_in_a_row{0};  // picks of this process that fell back since its last pick
+  // Host-wide coordination (a valid host registry for the table's range); null: per account.
+  // Never freed, like the table.
+  HostLeases* host = nullptr;
 };
 
 extern std::atomic<bool> g_active;

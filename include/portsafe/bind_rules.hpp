@@ -15,6 +15,10 @@
 #include "portsafe/port_table.hpp"
 
 namespace portsafe {
+class HostLeases;
+}
+
+namespace portsafe {
 
 // The port of an AF_INET/AF_INET6 address of adequate length; nullopt for any other address.
 std::optional<uint16_t> inet_address_port(const struct sockaddr* addr, socklen_t length) noexcept;
@@ -41,11 +45,14 @@ struct BindRequest {
 // Where the claim goes: the table, the job's pick range, who claims, and the picker's count of
 // its picks that fell back in a row since its last pick (null: none kept), which makes the
 // "ports the job needed" figure a fallback records.
+// host: the account's host-wide coordination (host_leases.hpp), null in per-account mode; it
+// applies only when job_range is the table's whole range (a job's own PORTSAFE_RANGE opts out).
 struct BindScope {
   PortTable& table;
   PortRange job_range;
   const Claimant& claimant;
   std::atomic<uint32_t>* fallbacks_in_a_row = nullptr;
+  HostLeases* host = nullptr;
 };
 
 enum class BindEvent {
@@ -56,6 +63,7 @@ enum class BindEvent {
   claimed,             // an explicit port is now the job's
   own_held,            // the job's supervisor placeholder holds `port`: SO_REUSEADDR set, bind passes
   other_job,           // refused with EADDRINUSE: `holder` has it
+  other_account,       // refused with EADDRINUSE: the host daemon says another account has it
 };
 
 struct BindNote {

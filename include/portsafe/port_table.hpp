@@ -192,6 +192,19 @@ struct PickResult {
   uint32_t unavailable = 0;  // set when ref is invalid: ports taken (live, held, reserved, just closed)
 };
 
+// Ports a pick may take, as up to kMaxSpans ranges walked as one sequence (the blocks a host
+// registry leases to the account): the table's shared cursor runs over their concatenation, so
+// picks stay round robin across every block.
+struct PortSpans {
+  static constexpr uint32_t kMaxSpans = 256;
+  const PortRange* ranges = nullptr;
+  uint32_t count = 0;
+};
+
+// give_way: the usual pick (a crowded window's oldest linger gives way). free_only: only a free
+// (or expired) port; invalid ref when none is left, so the caller can lease more room first.
+enum class PickMode : uint8_t { give_way, free_only };
+
 class PortTable;
 struct TableOpen {
   std::unique_ptr<PortTable> table;
@@ -211,6 +224,12 @@ struct TableSpec {
 };
 
 int64_t monotonic_ms() noexcept;
+
+// Checks a table header as read from a segment of `actual_size` bytes (magic, version, checksum,
+// geometry, size): how a reader that never maps the segment (the host daemon's pread) trusts it.
+TableError check_table_header(const TableHeader& header, size_t actual_size, std::string& detail);
+// Byte offset of a slot in the segment.
+inline constexpr size_t slot_offset(uint32_t index) noexcept { return kHeaderBytes + size_t{index} * sizeof(Slot); }
 
 class PortTable {
  public:
@@ -252,6 +271,9 @@ class PortTable {
   // not scanned again by the next pick.
   PickResult pick(Protocol proto, PortRange within, const Claimant& who,
                   SlotState target = SlotState::bound) noexcept;
+  // The same over several ranges (each clipped to the table's range) walked as one sequence.
+  PickResult pick_in(Protocol proto, const PortSpans& spans, const Claimant& who,
+                     SlotState target = SlotState::bound, PickMode mode = PickMode::give_way) noexcept;
   // Claims a given port; reclaims it first if its owner is dead or its linger expired; takes over
   // the claimant's own job's linger.
   PortClaim claim_port(Protocol proto, uint16_t port, const Claimant& who,

@@ -31,6 +31,9 @@ enum class MessageType : uint16_t {
   gc = 6,         //                                                                -> gc_reply
   ping = 7,       //                                                                -> pong
   annotate = 8,   // u8 proto, u16 port, str label                                  -> ok
+  // requests to the host daemon (`portsafed --host`, HOSTDIR/host.sock; issue 16)
+  host_lease = 20,  // str table_name ("portsafe-HASH", the caller's 0600 table) -> host_leased
+  host_query = 21,  // u8 proto, u16 port                                          -> host_port
   // replies
   ok = 100,
   error = 101,         // u16 code, str message
@@ -40,6 +43,8 @@ enum class MessageType : uint16_t {
   status_reply = 105,  // u32 n, n x StatusEntry
   gc_reply = 106,      // u32 reaped
   pong = 107,          // u32 supervisor pid, u16 protocol version, str portsafe version
+  host_leased = 120,   // u32 block index, u32 block generation
+  host_port = 121,     // u8 taken (1: another account has it claimed, held or lingering)
 };
 
 enum class ErrorCode : uint16_t {
@@ -55,6 +60,8 @@ enum class ErrorCode : uint16_t {
   table_error = 10,
   internal = 11,
   stopping = 12,       // the supervisor is exiting (idle): reconnect, which starts a fresh one
+  lease_refused = 13,  // host: the account's cap (half the blocks while others ask) or no free block
+  not_permitted = 14,  // host: the named table is not the caller's private table
 };
 
 const char* message_type_name(MessageType type);

@@ -1,5 +1,8 @@
 #include "admin_context.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -31,6 +34,11 @@ AdminContext resolve_context(const std::string& runtime_dir) {
 }
 
 TableOpen open_context_table(const AdminContext& context) { return inspect_root_table(context.root); }
+
+uid_t root_owner(const AdminContext& context) {
+  struct stat st {};
+  return !context.root.empty() && ::stat(context.root.c_str(), &st) == 0 ? st.st_uid : ::geteuid();
+}
 
 std::unique_ptr<SupervisorClient> connect_running_supervisor(const AdminContext& context) {
   if (context.root.empty()) return nullptr;

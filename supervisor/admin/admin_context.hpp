@@ -2,6 +2,8 @@
 // creating anything (an admin command must not make a table just to look at it).
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +30,10 @@ AdminContext resolve_context(const std::string& runtime_dir);
 // The root's existing table, trusted only when it is private and belongs to the root's owner
 // (root may inspect a user's root; nobody trusts a table another user planted at its name).
 TableOpen open_context_table(const AdminContext& context);
+
+// The account the root belongs to (its directory's owner): root may inspect a user's root, and
+// then sees that user's side of host-wide coordination. The caller's uid when it cannot be read.
+uid_t root_owner(const AdminContext& context);
 
 // The running supervisor of the root, or nullptr (never starts one).
 std::unique_ptr<SupervisorClient> connect_running_supervisor(const AdminContext& context);

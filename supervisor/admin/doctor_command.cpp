@@ -9,9 +9,11 @@
 #include <cstdlib>
 
 #include "common/binary_kind.hpp"
+#include "host_view.hpp"
 #include "intercept/intercept_mode.hpp"
 #include "virtual/bpf_rewriter.hpp"
 #include "portsafe/environment.hpp"
+#include "portsafe/host_registry.hpp"
 #include "portsafe/install_layout.hpp"
 #include "portsafe/port_range.hpp"
 #include "portsafe/runtime_root.hpp"
@@ -119,6 +121,44 @@ void check_table(const AdminContext& context, Report& report) {
                             "it was made with; `portsafe gc --reset` (with no job running) applies the new one",
                             format_range(table.range()), format_range(wanted.range)));
   }
+}
+
+// Host-wide coordination (issue 16): one line whatever the case, so a user sees at once whether
+// other accounts' jobs can be given this account's ports, and how to change that.
+void check_host(const AdminContext& context, Report& report) {
+  if (context.root.empty()) return;
+  PortRange range;
+  if (TableOpen opened = open_context_table(context); opened.table) {
+    range = opened.table->range();
+  } else if (const RangeParse wanted = resolve_port_range(); wanted.ok) {
+    range = wanted.range;
+  } else {
+    return;  // check_range said what is wrong
+  }
+  const HostView host = inspect_host(range, context.table_name, root_owner(context));
+  if (host.opted_out) {
+    report.warn(fmt::format("{}; other accounts' jobs may be given this account's ports: unset PORTSAFE_RANGE to "
+                            "take part in host-wide coordination", host.reason));
+    return;
+  }
+  if (!host.active) {
+    report.warn(
+        fmt::format("{}; other accounts' jobs may be given this account's ports: {}", host.reason, kHostTurnOn));
+    return;
+  }
+  const std::string socket = host_socket_path(host.dir);
+  if (!host.daemon_answers) {
+    report.warn(fmt::format("host-wide coordination: registry {} is valid but the host daemon does not answer at {}: "
+                            "jobs keep the {} block(s) this table leases and get no new one; restart it as root "
+                            "(systemctl restart portsafe-host.service, or `portsafed --host`)",
+                            host.registry_path, socket, host.own_blocks));
+    return;
+  }
+  report.ok(fmt::format("host-wide coordination active: registry {} (range {}, {} blocks of {} ports, {} free); this "
+                        "table leases {} block(s), this account {}; other accounts: {} account(s), {} block(s)",
+                        host.registry_path, format_range(host.range), host.block_count, host.block_size,
+                        host.free_blocks, host.own_blocks, host.account_blocks, host.other_accounts,
+                        host.other_blocks));
 }
 
 void check_supervisor(const AdminContext& context, Report& report) {
@@ -230,6 +270,7 @@ int run_doctor(const AdminContext& context, const std::vector<std::string>& comm
   check_runtime_dir(context, report);
   check_range(report);
   check_table(context, report);
+  check_host(context, report);
   check_supervisor(context, report);
   check_installation(report);
   check_interception(report);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host_view.hpp"
 #include "intercept/intercept_mode.hpp"
 #include "portsafe/log.hpp"
 #include "portsafe/virtual_label.hpp"
@@ -106,7 +107,30 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
-void print_json(const std::vector<Row>& rows) {
+// Other accounts' use of the range, as far as an account may know it: counts (the registry every
+// account reads). Their jobs, commands and tables stay theirs.
+std::string other_accounts_text(const HostView& host) {
+  if (!host.active) {
+    return host.opted_out ? "host-wide coordination: not for this table (custom range)" : "host-wide coordination: off";
+  }
+  return fmt::format("host-wide coordination: this table leases {} block(s) of {} ports; other accounts: {} "
+                     "account(s), {} block(s) ({} ports)",
+                     host.own_blocks, host.block_size, host.other_accounts, host.other_blocks,
+                     uint64_t{host.other_blocks} * host.block_size);
+}
+
+// In --json the counts are one more element of the array, with the keys every element has (port
+// 0, empty job and command) and state "other-accounts", so readers of port entries are unaffected.
+std::string other_accounts_json(const HostView& host) {
+  return fmt::format(
+      "{{\"port\": 0, \"proto\": \"\", \"state\": \"other-accounts\", \"job\": \"\", \"job_id\": 0, \"pid\": 0, "
+      "\"command\": \"\", \"age_seconds\": 0, \"label\": {}, \"intercept\": \"\", \"virtual_port\": null, \"accounts\": {}, \"blocks\": {}, "
+      "\"ports\": {}, \"own_blocks\": {}, \"block_size\": {}}}",
+      json_string(other_accounts_text(host)), host.other_accounts, host.other_blocks,
+      uint64_t{host.other_blocks} * host.block_size, host.own_blocks, host.block_size);
+}
+
+void print_json(const std::vector<Row>& rows, const HostView& host) {
   std::string out = "[";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
@@ -117,7 +141,8 @@ void print_json(const std::vector<Row>& rows) {
         json_string(r.command), r.age_ms / 1000, json_string(r.label), json_string(r.intercept),
         r.virtual_port ? std::to_string(*r.virtual_port) : std::string("null"));
   }
-  out += rows.empty() ? "]\n" : "\n]\n";
+  if (host.active) out += fmt::format("{}\n  {}", rows.empty() ? "" : ",", other_accounts_json(host));
+  out += rows.empty() && !host.active ? "]\n" : "\n]\n";
   std::fputs(out.c_str(), stdout);
 }
 
@@ -128,7 +153,7 @@ std::string name_column(const Row& r) {
   return r.label.empty() ? "-" : r.label;
 }
 
-void print_table(const std::vector<Row>& rows, const PortTable& table) {
+void print_table(const std::vector<Row>& rows, const PortTable& table, const HostView& host) {
   size_t job_width = 3;
   for (const Row& r : rows) job_width = std::max(job_width, r.job.size());
   std::string out = fmt::format("{:>5}  {:<5} {:<8} {:<{}}  {:>7}  {:>6}  {:<16} {}\n", "PORT", "PROTO", "STATE", "JOB",
@@ -139,7 +164,8 @@ void print_table(const std::vector<Row>& rows, const PortTable& table) {
   }
   const TableCounters c = table.counters();
   // One summary line (scripts read the rows above it): counters, then what pressure the range saw,
-  // then each live job's interception (seccomp reaches every binary, preload only dynamic ones).
+  // then host-wide coordination (other accounts as counts only), then each live job's
+  // interception (seccomp reaches every binary, preload only dynamic ones).
   out += fmt::format(
       "{} port(s) claimed in {} (table {}); picks {}, fallbacks {}, full-range events {}, reaped {}; peak in use {} of "
       "{} ports, lingers given way {} ({} younger than {} ms)",
@@ -150,6 +176,7 @@ void print_table(const std::vector<Row>& rows, const PortTable& table) {
     out += fmt::format("; range full: job '{}' needed at least {} ports (widen PORTSAFE_RANGE)", c.ports_needed_job,
                        c.ports_needed);
   }
+  out += "; " + other_accounts_text(host);
   std::map<std::string, std::string> jobs;
   for (const Row& r : rows) {
     if (!r.intercept.empty() && !r.job.empty()) jobs.emplace(r.job, r.intercept);
@@ -186,10 +213,11 @@ int run_status(const AdminContext& context, bool json) {
   auto rows = collect_rows(*opened.table);
   add_untracked_holds(context, *opened.table, rows);
   sort_rows(rows);
+  const HostView host = inspect_host(opened.table->range(), opened.table->name(), root_owner(context));
   if (json) {
-    print_json(rows);
+    print_json(rows, host);
   } else {
-    print_table(rows, *opened.table);
+    print_table(rows, *opened.table, host);
   }
   return kExitOk;
 }

@@ -101,6 +101,9 @@ void HandlerSite::note(const BindNote& note) noexcept {
         log_info("seccomp: pid {} bind {} port {} refused (EADDRINUSE): job '{}' (pid {}) holds it", pid_, proto,
                  note.port, static_cast<const char*>(note.holder->job_name), note.holder->pid);
         break;
+      case BindEvent::other_account:
+        log_info("seccomp: pid {} bind {} port {} refused (EADDRINUSE): another account has it", pid_, proto, note.port);
+        break;
     }
   } catch (...) {
   }
@@ -201,7 +204,7 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   char label[kNameBytes];
   std::snprintf(label, sizeof label, "seccomp pid %u", request.pid);
   claimant_.label = label;
-  const BindScope scope{table_, settings_.job_range, claimant_, &fallbacks_in_a_row_};
+  const BindScope scope{table_, settings_.job_range, claimant_, &fallbacks_in_a_row_, settings_.host.get()};
   HandlerSite site(socket.get(), request.pid, *proto, inode, tracker_);
   BindRequest bind;
   bind.addr = addr;

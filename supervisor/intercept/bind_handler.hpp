@@ -10,11 +10,13 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "intercept/claim_tracker.hpp"
 #include "intercept/target_access.hpp"
+#include "portsafe/host_leases.hpp"
 #include "portsafe/port_table.hpp"
 #include "portsafe/unique_fd.hpp"
 
@@ -27,6 +29,8 @@ struct HandlerSettings {
   std::string job_name;
   uint32_t linger_ms = kDefaultLingerMs;
   int sweep_interval_ms = 100;  // how often gone sockets are looked for while claims exist
+  // Host-wide coordination for the job's picks (the same rules the shim applies); null: per account.
+  std::shared_ptr<HostLeases> host;
   // Tests only: runs after a bind was served and before its answer is sent (a test interrupts
   // the waiting call there, as a signal may).
   std::function<void(const seccomp_notif&)> before_answer;

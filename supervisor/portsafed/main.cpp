@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "host_daemon.hpp"
 #include "instance.hpp"
 #include "portsafe/environment.hpp"
+#include "portsafe/host_leases.hpp"
 #include "portsafe/log.hpp"
 #include "portsafe/runtime_root.hpp"
 #include "portsafe/table_access.hpp"
@@ -29,6 +31,9 @@ struct Options {
   bool foreground = false;
   unsigned idle_timeout = 30;
   std::string log_level;
+  bool host = false;
+  std::string host_dir;
+  uint32_t block_size = 128;
 };
 
 // Leaves the caller's session: the child serves, the parent exits once the child listens (or
@@ -105,6 +110,13 @@ int serve(const Options& options) {
   server_options.idle_timeout = std::chrono::seconds(options.idle_timeout);
   if (!from_systemd) server_options.socket_path = socket_path;
   supervisor::Server server(std::move(listener), *table.table, server_options);
+  // Host-wide blocks, when a host daemon keeps a registry for this range (else per account).
+  HostLeasesOpen host = HostLeases::attach(*table.table, host_dir());
+  if (host.leases) {
+    server.use_host(host.leases.get());
+  } else if (host.error != RegistryError::missing) {
+    log_info("{}", host.reason);
+  }
   // A killed supervisor's holds: those of running jobs are held again until their launchers
   // reserve them anew; the rest (their owner is gone) are freed. Clients wait in the backlog.
   const size_t adopted = server.adopt_orphaned_holds();
@@ -130,6 +142,12 @@ int main(int argc, char** argv) {
   app.add_flag("--foreground", options.foreground, "stay attached to the terminal, log to stderr");
   app.add_option("--idle-timeout", options.idle_timeout, "exit after SECONDS without jobs or held ports (0: never)")
       ->check(CLI::Range(0u, 86400u));
+  app.add_flag("--host", options.host,
+               "serve as the host daemon (root): lease blocks of the default range to accounts, answer "
+               "whether another account has a port (HOSTDIR/host.sock, HOSTDIR/leases)");
+  app.add_option("--host-dir", options.host_dir, "with --host: HOSTDIR (default: PORTSAFE_HOST_DIR, else /run/portsafe)");
+  app.add_option("--block-size", options.block_size, "with --host: ports per leased block when the registry is made")
+      ->check(CLI::Range(32u, 4096u));
   app.add_option("--log-level", options.log_level, "off|warn|info|debug (default: PORTSAFE_LOG, else warn)")
       ->check(CLI::IsMember({"off", "warn", "info", "debug"}));
   try {
@@ -142,5 +160,12 @@ int main(int argc, char** argv) {
   }
   set_log_level(parse_log_level(options.log_level.empty() ? std::getenv(env::kLog) : options.log_level.c_str(),
                                 options.foreground ? LogLevel::info : LogLevel::warn));
+  if (options.host) {
+    host::HostOptions host_options;
+    host_options.dir = options.host_dir;
+    host_options.block_size = options.block_size;
+    host_options.idle_timeout = std::chrono::seconds(app.count("--idle-timeout") > 0 ? options.idle_timeout : 0u);
+    return host::serve_host(host_options);
+  }
   return serve(options);
 }

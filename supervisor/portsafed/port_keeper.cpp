@@ -101,6 +101,10 @@ Result<HeldPort> PortKeeper::refusal(const wire::PortRequest& request, const Por
 
 Result<HeldPort> PortKeeper::hold_given(const JobInfo& job, const wire::PortRequest& request) {
   if (auto refused = refuse_held_twice(request)) return std::move(*refused);
+  if (host_ != nullptr && host_->taken_by_other_account(request.proto, request.port)) {
+    return Result<HeldPort>::fail(ErrorCode::port_in_use, fmt::format("port {} is taken by a job of another account",
+                                                                      describe(request.proto, request.port)));
+  }
   HeldPort held;
   PortClaim claim;
   if (table_.index_of(request.proto, request.port)) {
@@ -167,6 +171,20 @@ Result<HeldPort> PortKeeper::hold_again(const JobInfo& job, const wire::PortRequ
   return r;
 }
 
+SlotRef PortKeeper::pick_for(const JobInfo& job, const wire::PortRequest& request) {
+  const Claimant who = claimant(job, request.name);
+  if (host_ == nullptr) return table_.pick(request.proto, table_.range(), who, SlotState::held).ref;
+  if (const SlotRef ref = host_->pick(table_, request.proto, who, SlotState::held).ref; ref.valid()) return ref;
+  // No block of ours has room and none more is leased: a held port is still better than a failed
+  // job. The whole range, skipping what another account has (when the host daemon answers).
+  for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
+    const SlotRef ref = table_.pick(request.proto, table_.range(), who, SlotState::held).ref;
+    if (!ref.valid() || !host_->taken_by_other_account(request.proto, port_of(ref))) return ref;
+    table_.drop(ref, self_);
+  }
+  return {};
+}
+
 Result<HeldPort> PortKeeper::hold_any(const JobInfo& job, const wire::PortRequest& request) {
   // Ports the kernel refused stay claimed until we are done, so the scan does not find them again.
   std::vector<SlotRef> refused;
@@ -174,7 +192,7 @@ Result<HeldPort> PortKeeper::hold_any(const JobInfo& job, const wire::PortReques
   for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
     // The shim's pick rules: round robin, and a range full of lingers gives its oldest away
     // rather than refusing the job a held port (issue 13).
-    const SlotRef ref = table_.pick(request.proto, table_.range(), claimant(job, request.name), SlotState::held).ref;
+    const SlotRef ref = pick_for(job, request);
     if (!ref.valid()) {
       table_.count_full_range();
       result = Result<HeldPort>::fail(

@@ -12,6 +12,7 @@
 
 #include "handover_listeners.hpp"
 #include "placeholder.hpp"
+#include "portsafe/host_leases.hpp"
 #include "portsafe/port_table.hpp"
 #include "portsafe/wire_protocol.hpp"
 
@@ -57,6 +58,9 @@ class PortKeeper {
  public:
   PortKeeper(PortTable& table, ProcessIdentity self);
   ~PortKeeper();
+  // Host-wide coordination (issue 16): picks in the account's leased blocks, given ports checked
+  // against other accounts'. Null (the default): per account.
+  void set_host(HostLeases* host) noexcept { host_ = host; }
   PortKeeper(const PortKeeper&) = delete;
   PortKeeper& operator=(const PortKeeper&) = delete;
 
@@ -111,8 +115,12 @@ class PortKeeper {
   HeldPort* orphan_of(const Key& key, const JobInfo& job);
   uint16_t port_of(const SlotRef& ref) const;
 
+  // A port-0 hold's pick: the account's blocks first (host coordination), else the whole range.
+  SlotRef pick_for(const JobInfo& job, const wire::PortRequest& request);
+
   PortTable& table_;
   ProcessIdentity self_;
+  HostLeases* host_ = nullptr;
   std::map<Key, HeldPort> held_;
 };
 

@@ -34,6 +34,8 @@ class Server {
   int run();
   // Before serving: hold again what a killed supervisor held for jobs still running.
   size_t adopt_orphaned_holds() { return handler_.keeper().adopt_orphans(); }
+  // Host-wide coordination for reserve's picks and given ports (null: per account).
+  void use_host(HostLeases* host) { handler_.keeper().set_host(host); }
 
  private:
   bool set_up();

@@ -8,6 +8,7 @@
 
 #include "intercept/listener_transfer.hpp"
 #include "portsafe/environment.hpp"
+#include "portsafe/host_leases.hpp"
 #include "portsafe/log.hpp"
 #include "portsafe/table_access.hpp"
 
@@ -126,6 +127,12 @@ JobInterception start_interception(InterceptionPlan& plan, const HandlerJob& job
   settings.job_id = job.job_id;
   settings.job_name = job.job_name;
   settings.linger_ms = job.linger_seconds ? *job.linger_seconds * 1000 : plan.table_->default_linger_ms();
+  // The same host-wide blocks the shim picks in (a job's own range opts out, as in the shim).
+  if (settings.job_range == plan.table_->range()) {
+    if (HostLeasesOpen host = HostLeases::attach(*plan.table_, host_dir()); host.leases) {
+      settings.host = std::move(host.leases);
+    }
+  }
   out.handler = std::make_unique<intercept::HandlerThread>(std::move(plan.table_), std::move(received.listener),
                                                            std::move(settings));
   return out;

@@ -1,0 +1,132 @@
+#include "lease_book.hpp"
+
+#include <fmt/format.h>
+
+namespace portsafe::host {
+
+uint32_t LeaseBook::blocks_of_uid(uid_t uid) const {
+  const HostRegistry& view = registry_.view();
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < view.block_count(); ++i) {
+    const uint64_t word = view.word(i);
+    if (block_word::state(word) != BlockState::free && block_word::uid(word) == uid) ++count;
+  }
+  return count;
+}
+
+bool LeaseBook::others_present(uid_t uid, int64_t now_ms) const {
+  const HostRegistry& view = registry_.view();
+  for (uint32_t i = 0; i < view.block_count(); ++i) {
+    const uint64_t word = view.word(i);
+    if (block_word::state(word) != BlockState::free && block_word::uid(word) != uid) return true;
+  }
+  for (const auto& [other, asked] : last_asked_ms_) {
+    if (other != uid && now_ms - asked < kAskingWindowMs) return true;
+  }
+  return false;
+}
+
+uint32_t LeaseBook::cap_for(uid_t uid, int64_t now_ms) const {
+  const uint32_t total = registry_.view().block_count();
+  if (!others_present(uid, now_ms)) return total;
+  return std::max<uint32_t>(1, total / 2);
+}
+
+LeaseDecision LeaseBook::lease(uid_t uid, const std::string& table_name, int64_t now_ms) {
+  LeaseDecision decision;
+  std::string reason;
+  if (!ForeignTable::open(table_name, uid, reason)) {
+    decision.code = wire::ErrorCode::not_permitted;
+    decision.message = fmt::format("no lease: {}", reason);
+    return decision;
+  }
+  last_asked_ms_[uid] = now_ms;
+  LeaseDecision first = try_lease(uid, table_name, now_ms);
+  if (first.granted || now_ms - last_on_demand_reclaim_ms_ < kOnDemandReclaimMs) return first;
+  // Blocks of tables that are gone (or idle long enough) may be waiting for the next sweep.
+  last_on_demand_reclaim_ms_ = now_ms;
+  if (reclaim_idle(now_ms) == 0) return first;
+  return try_lease(uid, table_name, now_ms);
+}
+
+LeaseDecision LeaseBook::try_lease(uid_t uid, const std::string& table_name, int64_t now_ms) {
+  LeaseDecision decision;
+  const uint32_t cap = cap_for(uid, now_ms);
+  if (cap < registry_.view().block_count() && blocks_of_uid(uid) >= cap) {
+    registry_.count_refusal();
+    decision.message = fmt::format("no lease: uid {} has {} blocks, its share while other accounts use the range", uid, cap);
+    return decision;
+  }
+  const HostRegistry& view = registry_.view();
+  const uint32_t total = view.block_count();
+  // Round robin over the blocks: a block freed a moment ago is the last one handed out again.
+  for (uint32_t step = 0; step < total; ++step) {
+    const uint32_t block = (next_free_hint_ + step) % total;
+    if (block_word::state(view.word(block)) != BlockState::free) continue;
+    decision.granted = true;
+    decision.block = block;
+    decision.generation = registry_.grant(block, uid, table_name, now_ms);
+    next_free_hint_ = (block + 1) % total;
+    return decision;
+  }
+  registry_.count_refusal();
+  decision.message = "no lease: every block of the range is leased";
+  return decision;
+}
+
+bool LeaseBook::taken_for(uid_t asker, Protocol proto, uint16_t port, int64_t now_ms) const {
+  const HostRegistry& view = registry_.view();
+  const auto index = view.block_of(port);
+  if (!index) return false;
+  const BlockView block = view.block(*index);
+  if (block.state == BlockState::free) return false;
+  std::string reason;
+  const auto table = ForeignTable::open(block.table_name, block.uid, reason);
+  if (!table) return false;
+  // The asker's own table is its own business (its shim already asked it); any other is checked.
+  (void)asker;
+  return table->port_use(proto, port, now_ms) == PortUse::claimed;
+}
+
+BlockUse LeaseBook::scan(const BlockView& block, int64_t now_ms) const {
+  std::string reason;
+  const auto table = ForeignTable::open(block.table_name, block.uid, reason);
+  if (!table) return BlockUse::gone;
+  return table->block_use(registry_.view().block_range(block.index), now_ms);
+}
+
+size_t LeaseBook::reclaim_idle(int64_t now_ms) {
+  const HostRegistry& view = registry_.view();
+  size_t freed = 0;
+  for (uint32_t i = 0; i < view.block_count(); ++i) {
+    const BlockView block = view.block(i);
+    if (block.state == BlockState::free) continue;
+    const BlockUse use = scan(block, now_ms);
+    if (use == BlockUse::in_use) {
+      if (block.state == BlockState::reclaiming) {
+        registry_.keep(i, now_ms);  // a daemon that died mid-reclaim left it so
+      } else {
+        registry_.note_claim_seen(i, now_ms);
+      }
+      continue;
+    }
+    if (use == BlockUse::idle && block.state == BlockState::leased && now_ms - block.last_claim_ms < kReclaimIdleMs) {
+      continue;
+    }
+    // Mark first, then look again: a pick that claimed before the mark is seen now; one that
+    // claims after it sees the mark in its re-check and drops its claim.
+    if (before_mark_for_tests) before_mark_for_tests(i);
+    if (block.state == BlockState::leased) registry_.mark_reclaiming(i);
+    const BlockUse again = scan(view.block(i), now_ms);
+    const BlockUse last = again == BlockUse::in_use ? again : scan(view.block(i), now_ms);
+    if (last == BlockUse::in_use) {
+      registry_.keep(i, now_ms);
+      continue;
+    }
+    registry_.release(i);
+    ++freed;
+  }
+  return freed;
+}
+
+}  // namespace portsafe::host
