@@ -109,8 +109,10 @@ PickResult HostLeases::pick(PortTable& table, Protocol proto, const Claimant& wh
     }
     if (may_lease && lease_one_more()) continue;
     // Refused or unreachable: the old rules inside our blocks; with none, the kernel chooses.
+    result.host_limited = true;
     if (own.count == 0) return result;
-    const PickResult crowded = table.pick_in(proto, spans, who, target, PickMode::give_way);
+    PickResult crowded = table.pick_in(proto, spans, who, target, PickMode::give_way);
+    crowded.host_limited = !crowded.ref.valid();
     if (!crowded.ref.valid()) return crowded;
     if (confirmed(crowded)) return crowded;
   }
