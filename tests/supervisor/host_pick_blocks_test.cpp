@@ -117,6 +117,29 @@ TEST_F(PickInBlocks, WithNoBlockAndNoDaemonTheKernelChoosesAndSaysWhy) {
   EXPECT_TRUE(table.list().empty());
 }
 
+// A burst of first picks: another process of the account leased a block while this pick's own
+// lease failed (here: no daemon). The pick uses that block instead of the kernel.
+TEST_F(PickInBlocks, ABlockLeasedMeanwhileByAnotherProcessIsUsed) {
+  PortTable& table = make_table(0);
+  const auto leases = leases_for(table, 0);
+  struct Context {
+    PickInBlocks* test;
+    PortTable* table;
+  } context{this, &table};
+  PickHooks hooks;
+  hooks.context = &context;
+  hooks.after_snapshot = [](void* raw) {
+    auto& c = *static_cast<Context*>(raw);
+    if (block_word::state(c.test->writer_->view().word(1)) == BlockState::free) {
+      c.test->writer_->grant(1, 0, c.table->name(), monotonic_ms());
+    }
+  };
+  leases->set_hooks_for_tests(hooks);
+  const PickResult r = leases->pick(table, Protocol::tcp, claimant());
+  ASSERT_TRUE(r.ref.valid());
+  EXPECT_EQ(*open_view()->block_of(port_of(table, r.ref)), 1u);
+}
+
 // The real daemon (a registry of its own).
 class PickWithDaemon : public HostTest {
  protected:
