@@ -26,7 +26,7 @@ uint16_t port_of(const PortTable& table, const SlotRef& ref) noexcept {
 // the kernel chooses, and the table counts it, and how many ports the job would have needed, so
 // `portsafe status` and `portsafe doctor` can show it.
 int fall_back(const BindScope& scope, const BindRequest& request, BindSite& site, bool full,
-              uint32_t unavailable) noexcept {
+              uint32_t unavailable, bool host_limited) noexcept {
   // The ports taken for good, plus one for each pick of this picker that fell back in a row (a
   // lower bound: one picker cannot see the others' fallbacks).
   const uint32_t short_by =
@@ -37,7 +37,7 @@ int fall_back(const BindScope& scope, const BindRequest& request, BindSite& site
   }
   scope.table.count_fallback();
   BindNote note;
-  note.event = full ? BindEvent::fallback_full : BindEvent::fallback_outsiders;
+  note.event = full ? (host_limited ? BindEvent::fallback_host : BindEvent::fallback_full) : BindEvent::fallback_outsiders;
   note.proto = request.proto;
   note.range = scope.job_range;
   site.note(note);
@@ -58,7 +58,7 @@ BindNote note_of(BindEvent event, Protocol proto, uint16_t port, const SlotView*
 // Claims a port (PortTable::pick: round robin, a crowded range's oldest linger gives way), binds
 // it, and tries the next one when an outsider already has it.
 Pick pick_and_bind(const BindScope& scope, const BindRequest& request, BindSite& site, int& error,
-                   uint32_t& unavailable) noexcept {
+                   uint32_t& unavailable, bool& host_limited) noexcept {
   PortTable& table = scope.table;
   bool reaped = false;
   // Ports an outsider turned us away from stay claimed until this pick ends, so the next pick
@@ -84,6 +84,7 @@ Pick pick_and_bind(const BindScope& scope, const BindRequest& request, BindSite&
         if (table.reap(monotonic_ms()) > 0 || released) continue;
       }
       unavailable = picked.unavailable + static_cast<uint32_t>(outsiders);
+      host_limited = picked.host_limited;
       let_go_refused();
       return outsiders > 0 ? Pick::outsiders : Pick::full;
     }
@@ -126,7 +127,8 @@ int bind_any_port(const BindScope& scope, const BindRequest& request, BindSite& 
   if (reuse) site.set_int_option(SOL_SOCKET, SO_REUSEADDR, 0);
   int error = 0;
   uint32_t unavailable = 0;
-  const Pick pick = pick_and_bind(scope, request, site, error, unavailable);
+  bool host_limited = false;
+  const Pick pick = pick_and_bind(scope, request, site, error, unavailable, host_limited);
   if (reuse) site.set_int_option(SOL_SOCKET, SO_REUSEADDR, 1);
   switch (pick) {
     case Pick::bound:
@@ -137,7 +139,7 @@ int bind_any_port(const BindScope& scope, const BindRequest& request, BindSite& 
     case Pick::outsiders:
       break;
   }
-  return fall_back(scope, request, site, pick == Pick::full, unavailable);
+  return fall_back(scope, request, site, pick == Pick::full, unavailable, host_limited);
 }
 
 int bind_given_port(const BindScope& scope, const BindRequest& request, BindSite& site) noexcept {

@@ -109,8 +109,16 @@ PickResult HostLeases::pick(PortTable& table, Protocol proto, const Claimant& wh
     }
     if (may_lease && lease_one_more()) continue;
     // Refused or unreachable: the old rules inside our blocks; with none, the kernel chooses.
+    // Another process of the account may have leased one meanwhile (a burst of first picks).
+    if (own.count == 0) {
+      own.count = registry_->blocks_of(uid_, table_name_, own.indices, own.words, kMaxOwnBlocks);
+      for (uint32_t i = 0; i < own.count; ++i) own.ranges[i] = registry_->block_range(own.indices[i]);
+    }
+    const PortSpans now_spans{own.ranges, own.count};
+    result.host_limited = true;
     if (own.count == 0) return result;
-    const PickResult crowded = table.pick_in(proto, spans, who, target, PickMode::give_way);
+    PickResult crowded = table.pick_in(proto, now_spans, who, target, PickMode::give_way);
+    crowded.host_limited = !crowded.ref.valid();
     if (!crowded.ref.valid()) return crowded;
     if (confirmed(crowded)) return crowded;
   }

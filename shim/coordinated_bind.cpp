@@ -71,6 +71,16 @@ void ShimSite::note(const BindNote& note) noexcept {
       }
       break;
     }
+    case BindEvent::fallback_host:
+      if (first_time(Once::host_blocks_full)) {
+        log_line(LogLevel::warn,
+                 "{} ports: this account's blocks of {}-{} are full and the host daemon leased no more (refused or "
+                 "unreachable); letting the kernel choose (see `portsafe doctor`)",
+                 proto, note.range.low, note.range.high);
+      } else {
+        log_line(LogLevel::info, "{} account's blocks full: letting the kernel choose", proto);
+      }
+      break;
     case BindEvent::claimed:
       log_line(LogLevel::info, "bind {} port {}: claimed for the job", proto, note.port);
       break;

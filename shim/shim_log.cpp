@@ -9,7 +9,7 @@ namespace portsafe::shim {
 std::atomic<int> g_log_level{static_cast<int>(LogLevel::warn)};
 
 namespace {
-std::atomic<bool> g_said[3];
+std::atomic<bool> g_said[static_cast<int>(Once::count)];
 }
 
 void write_line(const char* text, size_t length) noexcept {

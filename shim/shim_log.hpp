@@ -42,7 +42,7 @@ void log_line(LogLevel level, fmt::format_string<Args...> format, Args&&... args
 }
 
 // The warnings that are said once per process, whatever happens after.
-enum class Once { range_outside_table, range_full, fallback_bind };
+enum class Once { range_outside_table, range_full, fallback_bind, host_blocks_full, count };
 // True the first time it is called for `which` in this process.
 bool first_time(Once which) noexcept;
 

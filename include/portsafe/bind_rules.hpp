@@ -60,6 +60,7 @@ enum class BindEvent {
   outsider_skipped,    // `port` is taken by a program without portsafe; the pick goes on
   fallback_full,       // the range is full: the kernel chooses
   fallback_outsiders,  // outsiders hold every port tried: the kernel chooses
+  fallback_host,       // the account's host-wide blocks are full and no more was leased: the kernel chooses
   claimed,             // an explicit port is now the job's
   own_held,            // the job's supervisor placeholder holds `port`: SO_REUSEADDR set, bind passes
   other_job,           // refused with EADDRINUSE: `holder` has it

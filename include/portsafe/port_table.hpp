@@ -190,6 +190,9 @@ struct PickResult {
   SlotRef ref;
   bool gave_way = false;     // the claim took over a linger
   uint32_t unavailable = 0;  // set when ref is invalid: ports taken (live, held, reserved, just closed)
+  // Host coordination (host_leases.hpp): the account's blocks had no room and the host daemon
+  // leased no more (refused or unreachable), so the whole range was not looked at.
+  bool host_limited = false;
 };
 
 // Ports a pick may take, as up to kMaxSpans ranges walked as one sequence (the blocks a host

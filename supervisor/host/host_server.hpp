@@ -1,7 +1,8 @@
 // The host daemon's event loop: one thread, epoll over the listening socket and every client.
 // Built so that one account cannot delay another's answer beyond its 200 ms budget: requests
 // are tiny and fixed-size (a bigger frame closes the connection), each connection gets at most
-// one request served per turn of the loop, an account has at most kMaxConnectionsPerUid
+// one request served per turn of the loop, an account has at most kMaxConnectionsPerUid (a
+// burst of one account's first picks stays well inside it)
 // connections (more are closed at accept), a connection that has not sent a whole request
 // within kRequestTimeoutMs is closed, and a reply the socket does not take at once closes it.
 #pragma once
@@ -18,7 +19,7 @@
 
 namespace portsafe::host {
 
-inline constexpr size_t kMaxConnectionsPerUid = 16;
+inline constexpr size_t kMaxConnectionsPerUid = 64;
 inline constexpr size_t kMaxConnections = 1024;
 inline constexpr int64_t kRequestTimeoutMs = 1'000;
 inline constexpr int64_t kSweepIntervalMs = 1'000;

@@ -91,6 +91,11 @@ void HandlerSite::note(const BindNote& note) noexcept {
                  note.event == BindEvent::fallback_full ? "is full" : "is taken by programs running without portsafe",
                  pid_);
         break;
+      case BindEvent::fallback_host:
+        log_warn("warning: {} ports: this account's blocks of {}-{} are full and the host daemon leased no more; "
+                 "letting the kernel choose a port for pid {}",
+                 proto, note.range.low, note.range.high, pid_);
+        break;
       case BindEvent::claimed:
         log_info("seccomp: pid {} bind {} port {}: claimed for the job", pid_, proto, note.port);
         break;

@@ -34,7 +34,7 @@ class RecordingSite final : public BindSite {
   void note(const BindNote& note) noexcept override { events.push_back(note.event); }
 };
 
-int bind_fixed(PortTable& table, HostLeases* host, uint16_t port, RecordingSite& site) {
+int bind_port(PortTable& table, HostLeases* host, uint16_t port, RecordingSite& site) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -105,6 +105,41 @@ TEST_F(PickInBlocks, ALingeringAccountGivesWayOnlyInsideItsBlocks) {
   EXPECT_EQ(*open_view()->block_of(port_of(table, r.ref)), 1u);
 }
 
+TEST_F(PickInBlocks, WithNoBlockAndNoDaemonTheKernelChoosesAndSaysWhy) {
+  PortTable& table = make_table(0);
+  const auto leases = leases_for(table, 0);
+  RecordingSite site;
+  EXPECT_EQ(bind_port(table, leases.get(), 0, site), 0);
+  ASSERT_EQ(site.bound.size(), 1u);
+  EXPECT_EQ(site.bound[0], 0) << "port 0 left to the kernel, never a port of another account's range";
+  ASSERT_FALSE(site.events.empty());
+  EXPECT_EQ(site.events.back(), BindEvent::fallback_host);
+  EXPECT_TRUE(table.list().empty());
+}
+
+// A burst of first picks: another process of the account leased a block while this pick's own
+// lease failed (here: no daemon). The pick uses that block instead of the kernel.
+TEST_F(PickInBlocks, ABlockLeasedMeanwhileByAnotherProcessIsUsed) {
+  PortTable& table = make_table(0);
+  const auto leases = leases_for(table, 0);
+  struct Context {
+    PickInBlocks* test;
+    PortTable* table;
+  } context{this, &table};
+  PickHooks hooks;
+  hooks.context = &context;
+  hooks.after_snapshot = [](void* raw) {
+    auto& c = *static_cast<Context*>(raw);
+    if (block_word::state(c.test->writer_->view().word(1)) == BlockState::free) {
+      c.test->writer_->grant(1, 0, c.table->name(), monotonic_ms());
+    }
+  };
+  leases->set_hooks_for_tests(hooks);
+  const PickResult r = leases->pick(table, Protocol::tcp, claimant());
+  ASSERT_TRUE(r.ref.valid());
+  EXPECT_EQ(*open_view()->block_of(port_of(table, r.ref)), 1u);
+}
+
 // The real daemon (a registry of its own).
 class PickWithDaemon : public HostTest {
  protected:
@@ -163,18 +198,18 @@ TEST_F(PickWithDaemon, AFixedPortAnotherAccountHasIsRefusedAndAFreeOnePasses) {
   ASSERT_TRUE(leases);
 
   RecordingSite refused;
-  EXPECT_EQ(bind_fixed(mine, leases.get(), their_block.low, refused), EADDRINUSE);
+  EXPECT_EQ(bind_port(mine, leases.get(), their_block.low, refused), EADDRINUSE);
   EXPECT_TRUE(refused.bound.empty());
   ASSERT_FALSE(refused.events.empty());
   EXPECT_EQ(refused.events.back(), BindEvent::other_account);
 
   RecordingSite passes;
-  EXPECT_EQ(bind_fixed(mine, leases.get(), static_cast<uint16_t>(their_block.low + 1), passes), 0);
+  EXPECT_EQ(bind_port(mine, leases.get(), static_cast<uint16_t>(their_block.low + 1), passes), 0);
   EXPECT_EQ(passes.bound.size(), 1u) << "a port of their block they do not have";
 
   stop_daemon();
   RecordingSite fail_open;
-  EXPECT_EQ(bind_fixed(mine, leases.get(), their_block.low, fail_open), 0) << "no daemon: the bind passes";
+  EXPECT_EQ(bind_port(mine, leases.get(), their_block.low, fail_open), 0) << "no daemon: the bind passes";
 }
 
 }  // namespace
