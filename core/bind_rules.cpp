@@ -1,14 +1,13 @@
 #include "portsafe/bind_rules.hpp"
 
-#include "portsafe/host_leases.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "portsafe/kernel_virtual_ports.hpp"
+#include "portsafe/host_leases.hpp"
+#include "portsafe/virtual_ports.hpp"
 
 namespace portsafe {
 namespace {
@@ -145,8 +144,9 @@ int bind_any_port(const BindScope& scope, const BindRequest& request, BindSite& 
 int bind_given_port(const BindScope& scope, const BindRequest& request, BindSite& site) noexcept {
   PortTable& table = scope.table;
   // A virtual port of a bpf-mode job: the kernel binds the job's held real port instead, so the
-  // number itself is nobody's to claim (kernel_virtual_ports.hpp).
-  if (table.range().contains(request.port) && is_kernel_virtual_port(request.proto, request.port)) {
+  // number itself is nobody's to claim (BindScope::kernel_virtual).
+  if (scope.kernel_virtual != nullptr && table.range().contains(request.port) &&
+      scope.kernel_virtual->real_port(request.proto, request.port).has_value()) {
     return site.bind(request.addr, request.length);
   }
   // A port in another account's block: only the host daemon can read that account's table. Its

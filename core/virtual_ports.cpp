@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "portsafe/bind_rules.hpp"
-#include "portsafe/environment.hpp"
 
 namespace portsafe {
 
@@ -140,9 +139,10 @@ std::string format_virtual_ports(const VirtualPorts& ports) {
   return text;
 }
 
-std::string describe_virtual_ports_error(std::string_view text, const VirtualPortsParse& parse) {
-  return fmt::format("ignoring {}={}: {} in '{}'; no port is virtualized", env::kVirtual, text,
-                     parse.error != nullptr ? parse.error : "invalid", parse.bad_entry);
+std::string describe_virtual_ports_error(std::string_view variable, std::string_view text,
+                                         const VirtualPortsParse& parse, std::string_view consequence) {
+  return fmt::format("ignoring {}={}: {} in '{}'; {}", variable, text,
+                     parse.error != nullptr ? parse.error : "invalid", parse.bad_entry, consequence);
 }
 
 // ---- local addresses ---------------------------------------------------------------------------

@@ -126,7 +126,7 @@ int coordinated_bind(int fd, const struct sockaddr* addr, socklen_t length) noex
     request.bind_address_no_port = facts->bind_address_no_port;
   }
   const BindScope scope{*g_state.table, g_state.job_range, g_state.claimant, &g_state.fallbacks_in_a_row,
-                        g_state.host};
+                        g_state.host, g_state.kernel_virtual};
   ShimSite site(fd);
   const int error = coordinated_inet_bind(scope, request, site);
   errno = error == 0 ? saved_errno : error;

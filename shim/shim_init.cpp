@@ -118,6 +118,8 @@ bool configure() {
     }
   }
 
+  g_state.kernel_virtual = read_kernel_virtual_ports();
+
   const int adopted = adopt_inherited_claims();
   ::pthread_atfork(nullptr, nullptr, refresh_after_fork);
   log_line(LogLevel::info, "active: table {} range {}{}, job '{}' led by pid {}{}", g_state.table->name(),

@@ -8,6 +8,7 @@
 
 #include "portsafe/host_leases.hpp"
 #include "portsafe/port_table.hpp"
+#include "portsafe/virtual_ports.hpp"
 
 namespace portsafe::shim {
 
@@ -20,6 +21,8 @@ struct ShimState {
   // Host-wide coordination (a valid host registry for the table's range); null: per account.
   // Never freed, like the table.
   HostLeases* host = nullptr;
+  // bpf mode: the job's kernel-rewritten virtual ports (PORTSAFE_VIRTUAL_KERNEL); null: none.
+  const VirtualPorts* kernel_virtual = nullptr;
 };
 
 extern std::atomic<bool> g_active;

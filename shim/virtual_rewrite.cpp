@@ -16,6 +16,9 @@ VirtualState g_virtual;
 
 namespace {
 
+// Written once by read_kernel_virtual_ports() before the shim turns active, then only read.
+VirtualPorts g_kernel_virtual;
+
 // TCP or UDP as the shim saw the socket made, else as the kernel says (errno kept).
 std::optional<Protocol> socket_protocol(int fd) noexcept {
   if (const auto facts = known_socket_facts(fd)) return facts->proto;
@@ -37,7 +40,8 @@ void start_virtual_ports() noexcept {
   try {
     const VirtualPortsParse parsed = parse_virtual_ports(text);
     if (parsed.error != nullptr) {
-      log_line(LogLevel::warn, "{}", describe_virtual_ports_error(text, parsed));
+      log_line(LogLevel::warn, "{}",
+               describe_virtual_ports_error(env::kVirtual, text, parsed, "no port is virtualized"));
       return;
     }
     g_virtual.ports = parsed.ports;
@@ -47,6 +51,27 @@ void start_virtual_ports() noexcept {
              format_virtual_ports(parsed.ports), g_virtual.interfaces.v4_count + g_virtual.interfaces.v6_count);
   } catch (const std::exception& e) {
     log_line(LogLevel::warn, "ignoring {}: {}", env::kVirtual, e.what());
+  }
+}
+
+const VirtualPorts* read_kernel_virtual_ports() noexcept {
+  const char* text = std::getenv(env::kVirtualKernel);
+  if (text == nullptr || *text == '\0') return nullptr;
+  try {
+    const VirtualPortsParse parsed = parse_virtual_ports(text);
+    if (parsed.error != nullptr) {
+      log_line(LogLevel::warn, "{}",
+               describe_virtual_ports_error(env::kVirtualKernel, text, parsed,
+                                            "binds to these ports are claimed like any other"));
+      return nullptr;
+    }
+    g_kernel_virtual = parsed.ports;
+    log_line(LogLevel::debug, "binds to {} are left to the kernel (bpf-mode virtual ports)",
+             format_virtual_ports(parsed.ports));
+    return &g_kernel_virtual;
+  } catch (const std::exception& e) {
+    log_line(LogLevel::warn, "ignoring {}: {}", env::kVirtualKernel, e.what());
+    return nullptr;
   }
 }
 

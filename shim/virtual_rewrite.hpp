@@ -34,6 +34,12 @@ inline bool virtual_active() noexcept { return g_virtual_active.load(std::memory
 // leaves every call unchanged.
 void start_virtual_ports() noexcept;
 
+// Reads PORTSAFE_VIRTUAL_KERNEL (bpf mode: the virtual ports the job's BPF programs rewrite, the
+// same wire form) into a static table, once, before the shim turns active: the claim rules then
+// leave binds to those ports to the kernel (BindScope::kernel_virtual). Null when it is unset or
+// empty, or malformed (one warning): then no bind passes unclaimed.
+const VirtualPorts* read_kernel_virtual_ports() noexcept;
+
 // An address to pass on: the program's own, or a rewritten copy in the caller's scratch buffer.
 struct Address {
   const struct sockaddr* addr;

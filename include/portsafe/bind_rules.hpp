@@ -16,6 +16,7 @@
 
 namespace portsafe {
 class HostLeases;
+class VirtualPorts;
 }
 
 namespace portsafe {
@@ -47,12 +48,18 @@ struct BindRequest {
 // "ports the job needed" figure a fallback records.
 // host: the account's host-wide coordination (host_leases.hpp), null in per-account mode; it
 // applies only when job_range is the table's whole range (a job's own PORTSAFE_RANGE opts out).
+// kernel_virtual: the virtual ports a bpf-mode job's BPF programs rewrite (PORTSAFE_VIRTUAL_KERNEL,
+// parsed once by whoever builds the scope), null when none. A bind to one of them is not what it
+// says: the kernel turns it into a bind to the job's own held real port, so the number itself is
+// nobody's to claim (two jobs on one virtual 8080 would refuse each other, and other jobs could
+// not bind 8080 itself): it goes to the kernel unclaimed.
 struct BindScope {
   PortTable& table;
   PortRange job_range;
   const Claimant& claimant;
   std::atomic<uint32_t>* fallbacks_in_a_row = nullptr;
   HostLeases* host = nullptr;
+  const VirtualPorts* kernel_virtual = nullptr;
 };
 
 enum class BindEvent {

@@ -14,8 +14,8 @@ inline constexpr const char* kIntercept = "PORTSAFE_INTERCEPT";    // seccomp|pr
 inline constexpr const char* kRealPortPrefix = "PORTSAFE_REAL_PORT_";  // + virtual port: its real port
 // Shim mode of --virtual only: "8080/tcp=23456,53/udp=23457" (virtual/proto=real, comma-separated).
 inline constexpr const char* kVirtual = "PORTSAFE_VIRTUAL";
-// bpf mode of --virtual: "8080/tcp,53/udp", the ports the kernel rewrites; the claim rules leave
-// binds to them to the kernel (kernel_virtual_ports.hpp).
+// bpf mode of --virtual: the same wire form, the ports the kernel rewrites; the claim rules leave
+// binds to them to the kernel (BindScope::kernel_virtual in bind_rules.hpp).
 inline constexpr const char* kVirtualKernel = "PORTSAFE_VIRTUAL_KERNEL";
 inline constexpr const char* kDockerProxy = "PORTSAFE_DOCKER_PROXY";  // real docker-proxy to launch
 

@@ -5,7 +5,8 @@
 //   connect/sendto/sendmsg(LOCAL address:V)     -> R
 //   getsockname reporting R                     -> V
 //   getpeername/recvfrom/recvmsg reporting LOCAL address:R -> V
-// The wire form is PORTSAFE_VIRTUAL="8080/tcp=23456,53/udp=23457" (the protocol defaults to tcp).
+// The wire form is PORTSAFE_VIRTUAL="8080/tcp=23456,53/udp=23457" (the protocol defaults to tcp);
+// in bpf mode PORTSAFE_VIRTUAL_KERNEL carries the same form for the claim rules (bind_rules.hpp).
 //
 // Everything here but the std::string formatter is allocation-free and exception-free: the
 // shim parses the list once at start-up into a fixed table and consults it inside socket calls.
@@ -72,8 +73,10 @@ VirtualPortsParse parse_virtual_ports(std::string_view text) noexcept;
 // (larger than capacity-1 means it was cut short).
 std::size_t format_virtual_ports(const VirtualPorts& ports, char* buffer, std::size_t capacity) noexcept;
 std::string format_virtual_ports(const VirtualPorts& ports);
-// The one line a malformed list earns: "ignoring PORTSAFE_VIRTUAL=...: <why> in '<entry>'".
-std::string describe_virtual_ports_error(std::string_view text, const VirtualPortsParse& parse);
+// The one line a malformed list earns: "ignoring VARIABLE=...: <why> in '<entry>'; <consequence>"
+// (VARIABLE: PORTSAFE_VIRTUAL or PORTSAFE_VIRTUAL_KERNEL, which share the wire form).
+std::string describe_virtual_ports_error(std::string_view variable, std::string_view text,
+                                         const VirtualPortsParse& parse, std::string_view consequence);
 
 // The network namespace's own interface addresses (snapshot), beside the loopback and wildcard
 // addresses every namespace has. Fixed arrays: consulted inside connect()/sendto().

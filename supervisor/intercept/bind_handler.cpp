@@ -209,7 +209,12 @@ BindHandler::Answer BindHandler::decide(const seccomp_notif& request) {
   char label[kNameBytes];
   std::snprintf(label, sizeof label, "seccomp pid %u", request.pid);
   claimant_.label = label;
-  const BindScope scope{table_, settings_.job_range, claimant_, &fallbacks_in_a_row_, settings_.host.get()};
+  const BindScope scope{table_,
+                        settings_.job_range,
+                        claimant_,
+                        &fallbacks_in_a_row_,
+                        settings_.host.get(),
+                        settings_.kernel_virtual.empty() ? nullptr : &settings_.kernel_virtual};
   HandlerSite site(socket.get(), request.pid, *proto, inode, tracker_);
   BindRequest bind;
   bind.addr = addr;

@@ -19,6 +19,7 @@
 #include "portsafe/host_leases.hpp"
 #include "portsafe/port_table.hpp"
 #include "portsafe/unique_fd.hpp"
+#include "portsafe/virtual_ports.hpp"
 
 namespace portsafe::intercept {
 
@@ -31,6 +32,9 @@ struct HandlerSettings {
   int sweep_interval_ms = 100;  // how often gone sockets are looked for while claims exist
   // Host-wide coordination for the job's picks (the same rules the shim applies); null: per account.
   std::shared_ptr<HostLeases> host;
+  // bpf mode: the virtual ports the job's BPF programs rewrite, handed over by portsafe-run (the
+  // table COMMAND's PORTSAFE_VIRTUAL_KERNEL carries); binds to them go to the kernel unclaimed.
+  VirtualPorts kernel_virtual;
   // Tests only: runs after a bind was served and before its answer is sent (a test interrupts
   // the waiting call there, as a signal may).
   std::function<void(const seccomp_notif&)> before_answer;

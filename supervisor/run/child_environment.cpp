@@ -58,6 +58,7 @@ ChildEnvironment build_child_environment(const std::vector<std::string>& base, c
     ours.emplace_back(std::string(env::kRealPortPrefix) + port.name, std::to_string(port.port));
   }
   if (settings.virtual_set && !settings.virtual_map.empty()) ours.emplace_back(env::kVirtual, settings.virtual_map);
+  if (!settings.virtual_kernel_map.empty()) ours.emplace_back(env::kVirtualKernel, settings.virtual_kernel_map);
 
   ChildEnvironment out;
   for (const std::string& entry : base) {

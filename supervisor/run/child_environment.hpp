@@ -31,6 +31,9 @@ struct ChildSettings {
   // nothing is rewritten twice); without --virtual an inherited value stays (an outer job's).
   bool virtual_set = false;
   std::string virtual_map;
+  // PORTSAFE_VIRTUAL_KERNEL, replaced when non-empty (bpf mode: this job's and an outer bpf-mode
+  // job's kernel-rewritten ports); empty: an inherited value stays.
+  std::string virtual_kernel_map;
 };
 
 // Digits reserved after "LISTEN_PID=" for the child to fill in after fork.

@@ -126,6 +126,7 @@ JobInterception start_interception(InterceptionPlan& plan, const HandlerJob& job
   settings.owner = read_own_identity();
   settings.job_id = job.job_id;
   settings.job_name = job.job_name;
+  settings.kernel_virtual = job.kernel_virtual;
   settings.linger_ms = job.linger_seconds ? *job.linger_seconds * 1000 : plan.table_->default_linger_ms();
   // The same host-wide blocks the shim picks in (a job's own range opts out, as in the shim).
   if (settings.job_range == plan.table_->range()) {

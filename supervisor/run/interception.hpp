@@ -10,6 +10,7 @@
 #include "common/binary_kind.hpp"
 #include "intercept/handler_thread.hpp"
 #include "portsafe/unique_fd.hpp"
+#include "portsafe/virtual_ports.hpp"
 #include "run/launch.hpp"
 #include "run/run_options.hpp"
 
@@ -34,6 +35,7 @@ struct HandlerJob {
   std::optional<uint32_t> linger_seconds;
   uint64_t job_id = 0;
   std::string job_name;
+  VirtualPorts kernel_virtual{};  // kernel_virtual_ports(), once the tier is known: binds left to the kernel
 };
 
 // Decides, and warns once when auto wanted the tier and the kernel (or the table) cannot give it.

@@ -208,6 +208,12 @@ int run(RunOptions options) {
   settings.intercept = interception.env_value;
   settings.virtual_set = virtualization.any;
   if (virtualization.any && !virtualization.bpf) settings.virtual_map = format_virtual_environment(session.ports, std::getenv(env::kVirtual));
+  // One table for both tiers, handed over rather than put into our own environment (a setenv
+  // here would race the handler thread's reads): COMMAND's shim parses its wire form, the
+  // seccomp handler gets the table.
+  handler_job.kernel_virtual =
+      kernel_virtual_ports(virtualization.bpf, session.ports, std::getenv(env::kVirtualKernel));
+  if (virtualization.bpf) settings.virtual_kernel_map = format_virtual_ports(handler_job.kernel_virtual);
 
   std::vector<std::string> base;
   for (char** entry = environ; *entry != nullptr; ++entry) base.emplace_back(*entry);

@@ -87,7 +87,7 @@ std::optional<std::string> check_virtual_ports(const std::vector<PortSpec>& port
 // The shim parses what the core formats: one definition of the wire form, and a table that
 // holds every virtual port a job may ask for.
 static_assert(kMaxVirtualPorts <= VirtualPorts::kCapacity);
-std::string format_virtual_environment(const std::vector<HeldPort>& held, const char* inherited) {
+VirtualPorts join_virtual_ports(const std::vector<HeldPort>& held, const char* inherited) {
   VirtualPorts ports;
   for (const HeldPort& port : held) {
     if (port.spec.virtual_port != 0) ports.add({port.spec.proto, port.spec.virtual_port, port.port});
@@ -97,17 +97,15 @@ std::string format_virtual_environment(const std::vector<HeldPort>& held, const 
   if (inherited != nullptr) {
     for (const VirtualPort& outer : parse_virtual_ports(inherited).ports.entries()) ports.add(outer);
   }
-  return format_virtual_ports(ports);
+  return ports;
 }
 
-std::string format_kernel_virtual_environment(const char* inherited, const std::vector<HeldPort>& held) {
-  std::string out = inherited != nullptr ? inherited : "";
-  for (const HeldPort& port : held) {
-    if (port.spec.virtual_port == 0) continue;
-    if (!out.empty()) out += ',';
-    out += fmt::format("{}/{}", port.spec.virtual_port, protocol_name(port.spec.proto));
-  }
-  return out;
+std::string format_virtual_environment(const std::vector<HeldPort>& held, const char* inherited) {
+  return format_virtual_ports(join_virtual_ports(held, inherited));
+}
+
+VirtualPorts kernel_virtual_ports(bool bpf, const std::vector<HeldPort>& held, const char* inherited) {
+  return join_virtual_ports(bpf ? held : std::vector<HeldPort>{}, inherited);
 }
 
 }  // namespace portsafe::run

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "portsafe/virtual_ports.hpp"
 #include "run/run_options.hpp"
 
 namespace portsafe::run {
@@ -28,13 +29,20 @@ std::optional<std::string> check_virtual_ports(const std::vector<PortSpec>& port
 std::string virtual_key(const PortSpec& spec);
 
 struct HeldPort;
+// This job's virtual ports (virtual -> held real port) joined with an inherited list's entries
+// (the wire form, an outer job's), its own winning where they clash; a malformed inherited list
+// is dropped.
+VirtualPorts join_virtual_ports(const std::vector<HeldPort>& held, const char* inherited);
+
 // PORTSAFE_VIRTUAL's value for the shim: "8080/tcp=23456,53/udp=23457" (empty: no virtual port).
 // A nested job keeps an inherited list's entries (an outer shim-mode job's: the program still
 // reaches the outer job's servers) except where its own virtual ports replace them.
 std::string format_virtual_environment(const std::vector<HeldPort>& held, const char* inherited = nullptr);
 
-// PORTSAFE_VIRTUAL_KERNEL's value in bpf mode: an inherited list (an outer bpf-mode job's, whose
-// programs still apply to this nested one) joined with this job's "8080/tcp,53/udp".
-std::string format_kernel_virtual_environment(const char* inherited, const std::vector<HeldPort>& held);
+// The ports the kernel rewrites for COMMAND, which the claim rules leave to it: in bpf mode this
+// job's joined with an inherited PORTSAFE_VIRTUAL_KERNEL (an outer bpf-mode job's programs still
+// apply to this nested one); else the inherited list alone (COMMAND inherits it unchanged).
+// COMMAND's PORTSAFE_VIRTUAL_KERNEL is its wire form; the seccomp handler gets the table itself.
+VirtualPorts kernel_virtual_ports(bool bpf, const std::vector<HeldPort>& held, const char* inherited);
 
 }  // namespace portsafe::run

@@ -2,11 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
-
-#include "portsafe/environment.hpp"
 #include "portsafe/log.hpp"
-#include "run/virtual_options.hpp"
 
 namespace portsafe::run {
 namespace {
@@ -35,10 +31,6 @@ Virtualization start_virtualization(const RunOptions& options, const std::vector
     result.bpf = true;
     result.rewriter = std::move(started.rewriter);
     log_info("virtual ports rewritten by BPF programs on the job's cgroup {}", result.rewriter->cgroup().path());
-    // For COMMAND's shim (the environment is copied from ours) and our own seccomp handler: the
-    // claim rules leave binds to these ports to the kernel.
-    const std::string kernel = format_kernel_virtual_environment(std::getenv(env::kVirtualKernel), held);
-    ::setenv(env::kVirtualKernel, kernel.c_str(), 1);
     return result;
   }
   if (options.virtual_mode == VirtualMode::bpf) {

@@ -2,7 +2,7 @@
 // a port-0 pick binds a port of the job's range, skips ports outsiders hold, gives a failed
 // bind's claim back; a full range first asks the site to release gone claims, then falls back
 // to the kernel (counted); another job's port is refused without binding; the job's held port
-// gets SO_REUSEADDR.
+// gets SO_REUSEADDR; a bpf-mode job's virtual port goes to the kernel unclaimed.
 #include <netinet/in.h>
 
 #include <functional>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "portsafe/bind_rules.hpp"
+#include "portsafe/virtual_ports.hpp"
 #include "table_fixture.hpp"
 
 namespace portsafe::testing {
@@ -65,10 +66,12 @@ class BindRulesTest : public TableTest {
     request.proto = proto;
     request.port = port;
     claimant_ = me();
-    const BindScope scope{*table_, table_->range(), claimant_, nullptr};
+    BindScope scope{*table_, table_->range(), claimant_, nullptr};
+    scope.kernel_virtual = kernel_virtual_;
     return coordinated_inet_bind(scope, request, site);
   }
   Claimant claimant_;
+  const VirtualPorts* kernel_virtual_ = nullptr;
 };
 
 TEST_F(BindRulesTest, PortZeroBindsAPortOfTheRangeAndRemembersTheClaim) {
@@ -145,6 +148,40 @@ TEST_F(BindRulesTest, TheJobsHeldPortGetsSoReuseaddrAndIsBound) {
   EXPECT_EQ(site.reuse, 1);
   EXPECT_EQ(site.bound, std::vector<uint16_t>{20006});
   EXPECT_TRUE(site.remembered.empty());  // the slot stays the supervisor's
+}
+
+// The kernel rewrites a bpf-mode job's bind to virtual 20007/tcp into one to its held real port:
+// claiming 20007 would refuse the same virtual port to the job's other processes and to other
+// jobs, and keep 20007 itself from any job. Its udp twin is an ordinary port.
+TEST_F(BindRulesTest, AKernelVirtualPortIsBoundWithoutAClaimAndOnlyForItsProtocol) {
+  VirtualPorts kernel;
+  ASSERT_TRUE(kernel.add({Protocol::tcp, 20007, 20010}));
+  kernel_virtual_ = &kernel;
+  RecordingSite site;
+  EXPECT_EQ(bind_port(20007, site), 0);
+  EXPECT_EQ(site.bound, std::vector<uint16_t>{20007});
+  EXPECT_TRUE(site.remembered.empty());
+  EXPECT_TRUE(site.events.empty());
+  EXPECT_EQ(table_->view(Protocol::tcp, 20007)->state, SlotState::free);
+
+  EXPECT_EQ(bind_port(20007, site, Protocol::udp), 0);
+  EXPECT_EQ(site.remembered, std::vector<uint16_t>{20007});
+  EXPECT_EQ(site.events.back(), BindEvent::claimed);
+  EXPECT_EQ(table_->view(Protocol::udp, 20007)->state, SlotState::bound);
+}
+
+// Another job holding the number does not matter either: the bind never reaches that number.
+TEST_F(BindRulesTest, AKernelVirtualPortIsBoundEvenWhenAnotherJobClaimedTheNumber) {
+  Claimant other = me(pack_identity(*read_process_identity(1)));
+  other.job_name = "other";
+  ASSERT_EQ(table_->claim_port(Protocol::tcp, 20008, other).result, ClaimResult::claimed);
+  VirtualPorts kernel;
+  ASSERT_TRUE(kernel.add({Protocol::tcp, 20008, 20011}));
+  RecordingSite site;
+  EXPECT_EQ(bind_port(20008, site), EADDRINUSE);  // without the table: refused as usual
+  kernel_virtual_ = &kernel;
+  EXPECT_EQ(bind_port(20008, site), 0);
+  EXPECT_EQ(site.bound, std::vector<uint16_t>{20008});
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include "portsafe/virtual_ports.hpp"
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
@@ -73,7 +72,8 @@ TEST(VirtualPortsParse, AnyBadEntryEmptiesTheTableAndNamesTheEntry) {
   }
   const VirtualPortsParse parse = parse_virtual_ports("8080/tcp=23456,53/dns=5");
   EXPECT_EQ(parse.bad_entry, "53/dns=5");
-  const std::string line = describe_virtual_ports_error("8080/tcp=23456,53/dns=5", parse);
+  const std::string line =
+      describe_virtual_ports_error("PORTSAFE_VIRTUAL", "8080/tcp=23456,53/dns=5", parse, "no port is virtualized");
   EXPECT_NE(line.find("PORTSAFE_VIRTUAL=8080/tcp=23456,53/dns=5"), std::string::npos) << line;
   EXPECT_NE(line.find("'53/dns=5'"), std::string::npos) << line;
 }
@@ -87,8 +87,11 @@ TEST(VirtualPortsParse, TheSamePortMayBeVirtualForEachProtocol) {
 TEST(VirtualPortsParse, HoldsUpToItsCapacityAndRefusesMore) {
   std::string text;
   for (unsigned i = 0; i < VirtualPorts::kCapacity; ++i) {
-    // fmt rather than string concatenation: GCC 12 at -O3 warns (-Wrestrict) inside operator+.
-    text += fmt::format("{}{}={}", i == 0 ? "" : ",", 1000 + i, 30000 + i);
+    // Appended piece by piece: GCC 12 at -O3 flags `"," + std::string` with a false -Wrestrict.
+    if (i != 0) text += ',';
+    text += std::to_string(1000 + i);
+    text += '=';
+    text += std::to_string(30000 + i);
   }
   EXPECT_EQ(parse_virtual_ports(text).ports.size(), VirtualPorts::kCapacity);
   const VirtualPortsParse over = parse_virtual_ports(text + ",5000=40000");
