@@ -5,9 +5,10 @@ import pytest
 
 import virtuallib
 
-# The tiers a behaviour is proven in. bpf needs root (CAP_BPF + CAP_NET_ADMIN) and cgroup2; the
-# shim-mode variants are added where the shim rewrites the same calls.
-MODES = ["bpf"]
+# The tiers a behaviour is proven in: each test taking `mode` runs once per tier. bpf needs root
+# (CAP_BPF + CAP_NET_ADMIN) and cgroup2 (skipped otherwise); shim needs neither. A behaviour only
+# one tier has pins it with @pytest.mark.parametrize("mode", [...], indirect=True).
+MODES = ["bpf", "shim"]
 
 
 def require_mode(mode):

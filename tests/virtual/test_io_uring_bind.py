@@ -6,9 +6,9 @@ import pytest
 import virtuallib as vl
 
 
+# Only the BPF tier sees io_uring binds.
+@pytest.mark.parametrize("mode", ["bpf"], indirect=True)
 def test_io_uring_bind_to_the_virtual_port_lands_on_the_real_one(ps, mode):
-    if mode != "bpf":
-        pytest.skip("only the BPF tier sees io_uring binds")
     uring = vl.built_program("virtual_uring_bind")
     outsider = vl.Outsider(8080)
     job = vl.virtual_run(ps, mode, "uring", ["8080"], ["sh", "-c", f"echo $PORTSAFE_REAL_PORT_8080; exec {uring} 8080"])
