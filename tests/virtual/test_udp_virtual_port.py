@@ -27,3 +27,5 @@ def test_udp_jobs_each_reach_their_own_5353(ps, mode, barrier, family):
         assert seen["reply"] == i, f"job {i}'s datagram reached {seen['reply']!r}"
         assert seen["reply_from_port"] == 5353, seen
         assert seen["server_sockname"] == 5353, seen
+        assert seen["real_port"] not in (0, 5353)
+    assert results["a"]["real_port"] != results["b"]["real_port"]
