@@ -1,5 +1,6 @@
 """A connect from inside the job to one of the network namespace's own interface addresses (not
-only loopback) on the virtual port is local too: it reaches the job's own server."""
+only loopback) on the virtual port is local too: it reaches the job's own server. In shim mode
+the address is a veth's present when the job starts (the shim reads them at start-up)."""
 import subprocess
 
 import pytest

@@ -1,5 +1,6 @@
 """The job's exit frees its real ports and removes its cgroup; after a SIGKILL of portsafe-run the
-supervisor frees the real ports and the next portsafe-run removes the cgroup left behind."""
+supervisor frees the real ports and the next portsafe-run removes the cgroup left behind. The ports
+in both modes; the cgroup checks in bpf mode only (shim mode makes no cgroup)."""
 import json
 import os
 import signal

@@ -1,6 +1,8 @@
 """A portsafe-run --virtual 9090 inside a portsafe-run --virtual 8080 (the inner joins the outer
 job): COMMAND has both virtual ports, each on its own real port, while outsiders hold 8080 and
-9090; the inner job's cgroup is inside the outer's, so the outer's rewriting still applies."""
+9090. bpf mode: the inner job's cgroup is inside the outer's, so the outer's rewriting still
+applies; shim mode: the inner portsafe-run keeps the outer's entries in PORTSAFE_VIRTUAL and adds
+its own."""
 import os
 
 import virtuallib as vl

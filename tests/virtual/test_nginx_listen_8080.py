@@ -1,5 +1,6 @@
 """nginx with `listen 8080;` in two jobs at once, each asked by a client inside its job at
-http://127.0.0.1:8080/: each gets its own job's page, while an outsider has bound 8080 itself."""
+http://127.0.0.1:8080/: each gets its own job's page, while an outsider has bound 8080 itself.
+Both modes (nginx is dynamic, so the shim rewrites its calls in shim mode)."""
 import os
 import shutil
 

@@ -1,5 +1,6 @@
 """redis-server --port 6379 in two jobs at once: each job's redis-cli (default port 6379) sets a key
-to its job's id, and after both have, reads back its own, while an outsider has bound 6379."""
+to its job's id, and after both have, reads back its own, while an outsider has bound 6379.
+Both modes (redis-server and redis-cli are dynamic, so the shim rewrites them in shim mode)."""
 import os
 import shutil
 
