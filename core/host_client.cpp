@@ -38,6 +38,15 @@ bool wait_for(int fd, short events, int64_t deadline) noexcept {
   }
 }
 
+// Sleeps a millisecond (less when the deadline is nearer); false when the deadline has passed.
+bool pause_before_retry(int64_t deadline) noexcept {
+  const int64_t left = deadline - now_ms();
+  if (left <= 0) return false;
+  struct timespec ts {0, left >= 1 ? 1'000'000L : 100'000L};
+  ::syscall(SYS_ppoll, nullptr, 0, &ts, nullptr, 0);
+  return true;
+}
+
 // A reply never needs more: the daemon's answers are a few bytes (an error's message is short).
 constexpr size_t kReplyBuffer = 512;
 
@@ -85,10 +94,14 @@ HostReply HostClient::call(uint16_t type, const uint8_t* payload, uint32_t lengt
   struct sockaddr_un addr {};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path_, sizeof path_);
-  // A Unix socket's connect does not wait: a full backlog says EAGAIN (a flooded daemon: fail open).
-  if (::syscall(SYS_connect, fd, &addr, sizeof addr) != 0 && errno != EINPROGRESS) {
-    sys_close(fd);
-    return reply;
+  // A Unix socket's connect does not wait: a full backlog says EAGAIN. Another account can fill
+  // the backlog with a connect storm, and the daemon drains it every turn, so try again until the
+  // deadline rather than give up at once; a daemon that stays flooded still fails open in time.
+  while (::syscall(SYS_connect, fd, &addr, sizeof addr) != 0 && errno != EINPROGRESS) {
+    if ((errno != EAGAIN && errno != EINTR) || !pause_before_retry(deadline)) {
+      sys_close(fd);
+      return reply;
+    }
   }
   uint8_t frame[wire::kHeaderSize + 2 + kNameBytes];
   wire::FrameHeader header;

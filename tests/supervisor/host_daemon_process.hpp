@@ -50,6 +50,7 @@ class HostDaemonProcess {
   }
   const std::string& dir() const { return dir_; }
   std::string socket() const { return host_socket_path(dir_); }
+  pid_t pid() const noexcept { return pid_; }
 
  private:
   std::string dir_;
