@@ -7,9 +7,11 @@ import subprocess
 from portsafe_testlib import wait_for
 
 SCRIPT = r"""
-import signal, sys, time
+import os, signal, sys, time
 def stop(signum, frame):
-    open(sys.argv[1], "w").write("SIGTERM")
+    # Written aside, then renamed: the test must never see the file before its text.
+    open(sys.argv[1] + ".part", "w").write("SIGTERM")
+    os.rename(sys.argv[1] + ".part", sys.argv[1])
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
 open(sys.argv[2], "w").write("ready")
