@@ -280,7 +280,8 @@ ssize_t recv(int fd, void* data, size_t size, int flags) {
 }
 
 ssize_t recvfrom(int fd, void* data, size_t size, int flags, struct sockaddr* addr, socklen_t* length) {
-  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, [&](sockaddr* to, socklen_t* size_of) {
+  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, Repeat::forbidden,
+                                         [&](sockaddr* to, socklen_t* size_of) {
                         return real().recvfrom(fd, data, size, flags, to, size_of);
                       }));
 }
@@ -301,19 +302,20 @@ ssize_t __recv_chk(int fd, void* data, size_t size, size_t capacity, int flags) 
 
 ssize_t __recvfrom_chk(int fd, void* data, size_t size, size_t capacity, int flags, struct sockaddr* addr,
                        socklen_t* length) {
-  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, [&](sockaddr* to, socklen_t* size_of) {
+  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, Repeat::forbidden,
+                                         [&](sockaddr* to, socklen_t* size_of) {
                         return real().recvfrom_chk(fd, data, size, capacity, flags, to, size_of);
                       }));
 }
 
 // Not interposed for the claims: only so a virtual port reads as the program asked for it.
 int getsockname(int fd, struct sockaddr* addr, socklen_t* length) {
-  return report_virtual(fd, addr, length, Reported::own_address,
+  return report_virtual(fd, addr, length, Reported::own_address, Repeat::allowed,
                         [&](sockaddr* to, socklen_t* size_of) { return real().getsockname(fd, to, size_of); });
 }
 
 int getpeername(int fd, struct sockaddr* addr, socklen_t* length) {
-  return report_virtual(fd, addr, length, Reported::peer_address,
+  return report_virtual(fd, addr, length, Reported::peer_address, Repeat::allowed,
                         [&](sockaddr* to, socklen_t* size_of) { return real().getpeername(fd, to, size_of); });
 }
 
