@@ -163,7 +163,8 @@ int send_messages(int fd, struct mmsghdr* messages, unsigned int count, int flag
 }
 
 // recvmsg(): the sender's address as the program must see it. A name buffer too small for any
-// inet address is served from a stack buffer and cut as the kernel cuts it.
+// inet address is served from a stack buffer and cut as the kernel cuts it (recvmsg cannot be
+// repeated, so the copy out is the kernel's: copy_to_program).
 ssize_t receive_message(int fd, struct msghdr* message, int flags) noexcept {
   if (!virtual_active() || message == nullptr || message->msg_name == nullptr) {
     return real().recvmsg(fd, message, flags);
@@ -181,7 +182,11 @@ ssize_t receive_message(int fd, struct msghdr* message, int flags) noexcept {
   const ssize_t rc = real().recvmsg(fd, &copy, flags);
   if (rc >= 0) {
     present_virtual(fd, reinterpret_cast<sockaddr*>(&whole), copy.msg_namelen, Reported::peer_address);
-    std::memcpy(message->msg_name, &whole, std::min(message->msg_namelen, copy.msg_namelen));
+    // The kernel's copy: an invalid msg_name gets EFAULT (as from libc), not a crash.
+    if (!copy_to_program(message->msg_name, &whole, std::min(message->msg_namelen, copy.msg_namelen))) {
+      errno = EFAULT;
+      return -1;
+    }
     message->msg_namelen = copy.msg_namelen;
     message->msg_controllen = copy.msg_controllen;
     message->msg_flags = copy.msg_flags;

@@ -3,6 +3,7 @@
 // truncation); errno as the kernel leaves it; a malformed length or descriptor fails as it would.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -119,6 +120,17 @@ TEST_P(ReportedAddress, AnInvalidShortRecvfromBufferFailsWithEfaultLikeTheKernel
   length = 4;
   errno = 0;
   EXPECT_EQ(::recvfrom(client, data, sizeof data, 0, invalid_address(), &length), -1);
+  EXPECT_EQ(errno, EFAULT);
+  // recvmsg's name buffer the same way.
+  ASSERT_EQ(::sendto(server, "z", 1, 0, as_sockaddr(sender), sender_length), 1);
+  iovec part{data, sizeof data};
+  msghdr message{};
+  message.msg_name = invalid_address();
+  message.msg_namelen = 4;
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  errno = 0;
+  EXPECT_EQ(::recvmsg(client, &message, 0), -1);
   EXPECT_EQ(errno, EFAULT);
   ::close(client);
   ::close(server);
