@@ -199,6 +199,8 @@ std::optional<uint16_t> inet_address_port(const struct sockaddr* addr, socklen_t
   return std::nullopt;
 }
 
+bool fits_address_copy(socklen_t length) noexcept { return length <= sizeof(struct sockaddr_storage); }
+
 socklen_t copy_with_port(const struct sockaddr* addr, socklen_t length, uint16_t port,
                          struct sockaddr_storage& out) noexcept {
   const socklen_t copied = length < sizeof out ? length : static_cast<socklen_t>(sizeof out);
@@ -218,6 +220,8 @@ std::optional<Protocol> inet_protocol(int type, int protocol) noexcept {
 }
 
 int coordinated_inet_bind(const BindScope& scope, const BindRequest& request, BindSite& site) noexcept {
+  // The kernel refuses a longer address (EINVAL); a pick's copy would shorten it and succeed.
+  if (!fits_address_copy(request.length)) return site.bind(request.addr, request.length);
   if (request.port == 0) return bind_any_port(scope, request, site);
   return bind_given_port(scope, request, site);
 }

@@ -227,6 +227,7 @@ void set_port(struct sockaddr* addr, uint16_t port) noexcept {
 
 std::optional<socklen_t> rewrite_bind_address(const VirtualPorts& ports, Protocol proto, const struct sockaddr* addr,
                                               socklen_t length, struct sockaddr_storage& out) noexcept {
+  if (!fits_address_copy(length)) return std::nullopt;  // the kernel's EINVAL, unchanged
   const auto port = inet_address_port(addr, length);
   if (!port) return std::nullopt;
   const auto real = ports.real_port(proto, *port);

@@ -163,7 +163,8 @@ int send_messages(int fd, struct mmsghdr* messages, unsigned int count, int flag
 }
 
 // recvmsg(): the sender's address as the program must see it. A name buffer too small for any
-// inet address is served from a stack buffer and cut as the kernel cuts it.
+// inet address is served from a stack buffer and cut as the kernel cuts it (recvmsg cannot be
+// repeated, so the copy out is the kernel's: copy_to_program).
 ssize_t receive_message(int fd, struct msghdr* message, int flags) noexcept {
   if (!virtual_active() || message == nullptr || message->msg_name == nullptr) {
     return real().recvmsg(fd, message, flags);
@@ -181,7 +182,11 @@ ssize_t receive_message(int fd, struct msghdr* message, int flags) noexcept {
   const ssize_t rc = real().recvmsg(fd, &copy, flags);
   if (rc >= 0) {
     present_virtual(fd, reinterpret_cast<sockaddr*>(&whole), copy.msg_namelen, Reported::peer_address);
-    std::memcpy(message->msg_name, &whole, std::min(message->msg_namelen, copy.msg_namelen));
+    // The kernel's copy: an invalid msg_name gets EFAULT (as from libc), not a crash.
+    if (!copy_to_program(message->msg_name, &whole, std::min(message->msg_namelen, copy.msg_namelen))) {
+      errno = EFAULT;
+      return -1;
+    }
     message->msg_namelen = copy.msg_namelen;
     message->msg_controllen = copy.msg_controllen;
     message->msg_flags = copy.msg_flags;
@@ -280,7 +285,8 @@ ssize_t recv(int fd, void* data, size_t size, int flags) {
 }
 
 ssize_t recvfrom(int fd, void* data, size_t size, int flags, struct sockaddr* addr, socklen_t* length) {
-  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, [&](sockaddr* to, socklen_t* size_of) {
+  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, Repeat::forbidden,
+                                         [&](sockaddr* to, socklen_t* size_of) {
                         return real().recvfrom(fd, data, size, flags, to, size_of);
                       }));
 }
@@ -301,19 +307,20 @@ ssize_t __recv_chk(int fd, void* data, size_t size, size_t capacity, int flags) 
 
 ssize_t __recvfrom_chk(int fd, void* data, size_t size, size_t capacity, int flags, struct sockaddr* addr,
                        socklen_t* length) {
-  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, [&](sockaddr* to, socklen_t* size_of) {
+  return note_traffic(fd, report_virtual(fd, addr, length, Reported::peer_address, Repeat::forbidden,
+                                         [&](sockaddr* to, socklen_t* size_of) {
                         return real().recvfrom_chk(fd, data, size, capacity, flags, to, size_of);
                       }));
 }
 
 // Not interposed for the claims: only so a virtual port reads as the program asked for it.
 int getsockname(int fd, struct sockaddr* addr, socklen_t* length) {
-  return report_virtual(fd, addr, length, Reported::own_address,
+  return report_virtual(fd, addr, length, Reported::own_address, Repeat::allowed,
                         [&](sockaddr* to, socklen_t* size_of) { return real().getsockname(fd, to, size_of); });
 }
 
 int getpeername(int fd, struct sockaddr* addr, socklen_t* length) {
-  return report_virtual(fd, addr, length, Reported::peer_address,
+  return report_virtual(fd, addr, length, Reported::peer_address, Repeat::allowed,
                         [&](sockaddr* to, socklen_t* size_of) { return real().getpeername(fd, to, size_of); });
 }
 

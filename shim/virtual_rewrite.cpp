@@ -1,5 +1,8 @@
 #include "virtual_rewrite.hpp"
 
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -116,6 +119,26 @@ void present_virtual(int fd, struct sockaddr* addr, socklen_t length, Reported w
   } else {
     report_peer_address(g_virtual.ports, &g_virtual.interfaces, *proto, addr, length);
   }
+}
+
+bool copy_to_program(void* to, const void* from, size_t size) noexcept {
+  if (size == 0) return true;
+  // process_vm_writev into our own process is the kernel's copy_to_user: an address the
+  // program may not write fails with EFAULT where a memcpy would crash the program.
+  const int saved = errno;
+  struct iovec local {const_cast<void*>(from), size};
+  struct iovec remote {to, size};
+  const ssize_t written = ::process_vm_writev(::getpid(), &local, 1, &remote, 1, 0);
+  const int error = errno;
+  errno = saved;
+  if (written == static_cast<ssize_t>(size)) return true;
+  if (written < 0 && error != EFAULT) {
+    // The call itself is refused (a seccomp filter, a kernel without it): the kernel has just
+    // reported the address, so write it as before rather than lose it.
+    std::memcpy(to, from, size);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace portsafe::shim

@@ -8,12 +8,14 @@
 // Without PORTSAFE_VIRTUAL every helper costs one load and one branch.
 #pragma once
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "portsafe/virtual_ports.hpp"
@@ -58,12 +60,28 @@ enum class Reported { own_address, peer_address };
 // addr (length bytes, the whole address) as the program must see it: real port -> virtual.
 void present_virtual(int fd, struct sockaddr* addr, socklen_t length, Reported which) noexcept;
 
+// Copies size bytes into the program's buffer `to` as the kernel's copy_to_user would: false
+// (nothing crashes) when the program may not write there, so the caller can return EFAULT.
+bool copy_to_program(void* to, const void* from, size_t size) noexcept;
+
+// Whether a call may be repeated without losing anything: getsockname/getpeername may,
+// recvfrom may not (it consumes the datagram).
+enum class Repeat { allowed, forbidden };
+
 // Runs call(addr, length) -- getsockname, getpeername, recvfrom: anything reporting an address
-// into the program's buffer -- and presents the address with its virtual port. A buffer too
-// small for any inet address gets the whole address taken into a stack buffer, rewritten, then
-// cut to the buffer's size while *length says the full size, exactly the kernel's truncation.
+// into the program's buffer -- and presents the address with its virtual port.
+// A buffer too small for any inet address must still end up with the kernel's truncation of the
+// REWRITTEN address, so the shim needs the whole address first. The program's pointer is never
+// touched by the shim where the kernel would not have written (an invalid one earns EFAULT, as
+// from libc, never a crash):
+// - repeatable calls write into the program's buffer first (the kernel's errors, truncation and
+//   *length); only for an inet address whose visible port may be a real port of this job is the
+//   whole address read again into a stack buffer and its rewrite copied over the bytes the
+//   kernel has just written (so they are writable);
+// - recvfrom reads into a stack buffer and copies out with copy_to_program (EFAULT, as the kernel).
 template <typename Call>
-auto report_virtual(int fd, struct sockaddr* addr, socklen_t* length, Reported which, Call call) noexcept {
+auto report_virtual(int fd, struct sockaddr* addr, socklen_t* length, Reported which, Repeat repeat,
+                    Call call) noexcept {
   if (!virtual_active() || addr == nullptr || length == nullptr) return call(addr, length);
   if (*length >= sizeof(struct sockaddr_in6)) {
     const auto rc = call(addr, length);
@@ -73,10 +91,36 @@ auto report_virtual(int fd, struct sockaddr* addr, socklen_t* length, Reported w
   const socklen_t capacity = *length;
   struct sockaddr_storage whole {};
   socklen_t whole_length = sizeof whole;
+  if (repeat == Repeat::allowed) {
+    const auto rc = call(addr, length);
+    // sa_family is the first 2 bytes, the port (the same offset in both families) the next 2:
+    // with 2 or fewer written nothing could show a real port.
+    const socklen_t written = std::min(capacity, *length);
+    if (rc < 0 || written <= 2) return rc;
+    sa_family_t family = 0;
+    std::memcpy(&family, addr, sizeof family);
+    if (family != AF_INET && family != AF_INET6) return rc;
+    if (written >= 4) {
+      uint16_t port_bytes = 0;
+      std::memcpy(&port_bytes, reinterpret_cast<const char*>(addr) + 2, sizeof port_bytes);
+      if (!g_virtual.ports.is_real_port(ntohs(port_bytes))) return rc;
+    }
+    const int saved = errno;
+    if (call(reinterpret_cast<struct sockaddr*>(&whole), &whole_length) < 0 || whole_length != *length) {
+      errno = saved;  // the socket changed in between: the kernel's first answer stands
+      return rc;
+    }
+    present_virtual(fd, reinterpret_cast<struct sockaddr*>(&whole), whole_length, which);
+    std::memcpy(addr, &whole, written);  // bytes the kernel has just written: writable
+    return rc;
+  }
   const auto rc = call(reinterpret_cast<struct sockaddr*>(&whole), &whole_length);
   if (rc >= 0) {
     present_virtual(fd, reinterpret_cast<struct sockaddr*>(&whole), whole_length, which);
-    std::memcpy(addr, &whole, std::min(capacity, whole_length));
+    if (!copy_to_program(addr, &whole, std::min(capacity, whole_length))) {
+      errno = EFAULT;
+      return static_cast<decltype(rc)>(-1);
+    }
     *length = whole_length;
   }
   return rc;

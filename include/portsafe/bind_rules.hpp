@@ -24,7 +24,12 @@ namespace portsafe {
 // The port of an AF_INET/AF_INET6 address of adequate length; nullopt for any other address.
 std::optional<uint16_t> inet_address_port(const struct sockaddr* addr, socklen_t length) noexcept;
 
-// Copies addr into out with its port replaced (addr must be a valid inet address).
+// Whether an address of this length can be copied whole into a sockaddr_storage. A longer one
+// is never rewritten: the kernel refuses it (EINVAL), and a shortened copy would be accepted.
+bool fits_address_copy(socklen_t length) noexcept;
+
+// Copies addr into out with its port replaced (addr must be a valid inet address whose length
+// fits_address_copy).
 socklen_t copy_with_port(const struct sockaddr* addr, socklen_t length, uint16_t port,
                          struct sockaddr_storage& out) noexcept;
 

@@ -5,6 +5,7 @@
 // gets SO_REUSEADDR; a bpf-mode job's virtual port goes to the kernel unclaimed.
 #include <netinet/in.h>
 
+#include <cstring>
 #include <functional>
 #include <set>
 #include <vector>
@@ -21,6 +22,7 @@ class RecordingSite final : public BindSite {
   std::set<uint16_t> outsiders;  // binds of these ports fail with EADDRINUSE
   int fail_every_bind = 0;       // non-zero: every bind fails with this errno
   std::vector<uint16_t> bound;   // ports bound, in order (0: the kernel's choice)
+  std::vector<socklen_t> lengths;  // the address length of each bind attempt
   std::vector<int> reuse_at_bind;  // SO_REUSEADDR at each bind attempt
   std::vector<uint16_t> remembered;
   std::vector<BindEvent> events;
@@ -30,6 +32,7 @@ class RecordingSite final : public BindSite {
   std::function<void()> on_release;
 
   int bind(const struct sockaddr* addr, socklen_t length) noexcept override {
+    lengths.push_back(length);
     const uint16_t port = *inet_address_port(addr, length);
     reuse_at_bind.push_back(reuse);
     if (fail_every_bind != 0) return fail_every_bind;
@@ -81,6 +84,32 @@ TEST_F(BindRulesTest, PortZeroBindsAPortOfTheRangeAndRemembersTheClaim) {
   EXPECT_TRUE(table_->range().contains(site.bound[0]));
   EXPECT_EQ(site.remembered, site.bound);
   EXPECT_EQ(table_->view(Protocol::tcp, site.bound[0])->state, SlotState::bound);
+}
+
+// The kernel refuses an address longer than a sockaddr_storage with EINVAL: the rules must pass
+// it on whole (a pick's copy used to cut it to 128 bytes, and that bind succeeded).
+TEST_F(BindRulesTest, AnOverlongAddressIsPassedOnUnchangedAndUnclaimed) {
+  for (const uint16_t port : {uint16_t{0}, uint16_t{20005}}) {
+    alignas(sockaddr_storage) unsigned char buffer[sizeof(sockaddr_storage) + 16] = {};
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::memcpy(buffer, &address, sizeof address);
+    BindRequest request;
+    request.addr = reinterpret_cast<const sockaddr*>(buffer);
+    request.length = sizeof buffer;
+    request.proto = Protocol::tcp;
+    request.port = port;
+    const Claimant claimant = me();
+    BindScope scope{*table_, table_->range(), claimant, nullptr};
+    RecordingSite site;
+    EXPECT_EQ(coordinated_inet_bind(scope, request, site), 0) << port;
+    EXPECT_EQ(site.lengths, std::vector<socklen_t>{sizeof buffer}) << port;
+    EXPECT_EQ(site.bound, std::vector<uint16_t>{port}) << "the program's own port, not a pick";
+    EXPECT_TRUE(site.remembered.empty()) << port;
+    EXPECT_TRUE(table_->list().empty()) << port;
+  }
 }
 
 TEST_F(BindRulesTest, PortsOutsidersHoldAreSkippedAndLeftUnclaimed) {

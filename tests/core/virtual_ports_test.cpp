@@ -187,6 +187,20 @@ TEST(VirtualRewrite, BindRewritesAnyAddressOfTheRightProtocol) {
   EXPECT_FALSE(rewrite_bind_address(ports, Protocol::tcp, as_sockaddr(other), sizeof other, out));
 }
 
+// bind()/connect() with an address longer than a sockaddr_storage fail with EINVAL in the
+// kernel: left unchanged, not cut to 128 bytes and rewritten (which the kernel would accept).
+TEST(VirtualRewrite, AnOverlongAddressIsNotRewritten) {
+  const VirtualPorts ports = parsed("8080=23456");
+  alignas(sockaddr_storage) unsigned char buffer[sizeof(sockaddr_storage) + 1] = {};
+  const sockaddr_in local = v4("127.0.0.1", 8080);
+  std::memcpy(buffer, &local, sizeof local);
+  const auto* addr = reinterpret_cast<const sockaddr*>(buffer);
+  sockaddr_storage out{};
+  EXPECT_FALSE(rewrite_bind_address(ports, Protocol::tcp, addr, sizeof buffer, out));
+  EXPECT_FALSE(rewrite_destination(ports, nullptr, Protocol::tcp, addr, sizeof buffer, out));
+  EXPECT_TRUE(rewrite_bind_address(ports, Protocol::tcp, addr, sizeof(sockaddr_storage), out));
+}
+
 TEST(VirtualRewrite, DestinationsAreRewrittenOnlyWhenLocal) {
   const VirtualPorts ports = parsed("8080=23456");
   sockaddr_storage out{};

@@ -3,7 +3,11 @@
 // truncation); errno as the kernel leaves it; a malformed length or descriptor fails as it would.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 
 #include "virtual_fixture.hpp"
 
@@ -58,6 +62,76 @@ TEST_P(ReportedAddress, AShortRecvfromBufferIsCutAfterTheRewrite) {
   std::memcpy(&port_be, buffer + 2, 2);
   EXPECT_EQ(ntohs(port_be), kVirtual);
   for (size_t i = 4; i < sizeof buffer; ++i) ASSERT_EQ(buffer[i], kCanary) << "byte " << i;
+  ::close(client);
+  ::close(server);
+}
+
+// An address the program may not write: libc returns EFAULT there, and so must the shim (its
+// copy into a short buffer used to crash the program instead). Short lengths take the copy path.
+sockaddr* invalid_address() { return reinterpret_cast<sockaddr*>(std::uintptr_t{1}); }
+
+TEST_P(ReportedAddress, AnInvalidShortBufferFailsWithEfaultLikeTheKernel) {
+  const int family = GetParam();
+  const char* host = family == AF_INET ? "127.0.0.1" : "::1";
+  const int virtual_socket = bound_virtual(family, SOCK_STREAM, host);
+  const int unrelated = ::socket(family, SOCK_STREAM, 0);
+  const sockaddr_storage any = address(family, host, 0);
+  ASSERT_EQ(::bind(unrelated, as_sockaddr(any), length_of(any)), 0);
+  for (const int fd : {virtual_socket, unrelated}) {
+    for (const socklen_t capacity : {socklen_t{2}, socklen_t{4}, socklen_t{16}}) {
+      socklen_t length = capacity;
+      errno = 0;
+      EXPECT_EQ(::getsockname(fd, invalid_address(), &length), -1) << capacity;
+      EXPECT_EQ(errno, EFAULT) << "getsockname, capacity " << capacity;
+    }
+  }
+  // The peer of a connection to the virtual port is the real port: rewritten, then refused.
+  ASSERT_EQ(::listen(virtual_socket, 1), 0);
+  const int client = ::socket(family, SOCK_STREAM, 0);
+  const sockaddr_storage target = address(family, host, kVirtual);
+  ASSERT_EQ(::connect(client, as_sockaddr(target), length_of(target)), 0);
+  socklen_t length = 4;
+  errno = 0;
+  EXPECT_EQ(::getpeername(client, invalid_address(), &length), -1);
+  EXPECT_EQ(errno, EFAULT);
+  ::close(client);
+  ::close(unrelated);
+  ::close(virtual_socket);
+}
+
+TEST_P(ReportedAddress, AnInvalidShortRecvfromBufferFailsWithEfaultLikeTheKernel) {
+  const int family = GetParam();
+  const char* host = family == AF_INET ? "127.0.0.1" : "::1";
+  const int server = bound_virtual(family, SOCK_DGRAM, host);
+  const int client = with_receive_timeout(::socket(family, SOCK_DGRAM, 0));
+  const sockaddr_storage target = address(family, host, kVirtual);
+  ASSERT_EQ(::sendto(client, "x", 1, 0, as_sockaddr(target), length_of(target)), 1);
+  char data[4];
+  socklen_t length = 4;
+  // From an unrelated (ephemeral) port: nothing to rewrite.
+  errno = 0;
+  EXPECT_EQ(::recvfrom(server, data, sizeof data, 0, invalid_address(), &length), -1);
+  EXPECT_EQ(errno, EFAULT);
+  sockaddr_storage sender{};
+  socklen_t sender_length = sizeof sender;
+  ASSERT_EQ(::getsockname(client, as_sockaddr(sender), &sender_length), 0);
+  ASSERT_EQ(::sendto(server, "y", 1, 0, as_sockaddr(sender), sender_length), 1);
+  // From the real port: rewritten to the virtual one, then refused by the kernel's copy.
+  length = 4;
+  errno = 0;
+  EXPECT_EQ(::recvfrom(client, data, sizeof data, 0, invalid_address(), &length), -1);
+  EXPECT_EQ(errno, EFAULT);
+  // recvmsg's name buffer the same way.
+  ASSERT_EQ(::sendto(server, "z", 1, 0, as_sockaddr(sender), sender_length), 1);
+  iovec part{data, sizeof data};
+  msghdr message{};
+  message.msg_name = invalid_address();
+  message.msg_namelen = 4;
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  errno = 0;
+  EXPECT_EQ(::recvmsg(client, &message, 0), -1);
+  EXPECT_EQ(errno, EFAULT);
   ::close(client);
   ::close(server);
 }

@@ -29,13 +29,14 @@ def interface_address():
 def test_connect_to_an_interface_address_reaches_the_jobs_server(ps, mode, barrier, interface_address):
     outsider = vl.Outsider(8080)  # on 127.0.0.1: the job's wildcard server is on the real port
     try:
-        jobs = {i: vl.virtual_run(ps, mode, f"if-{i}", ["8080"],
-                                  [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier, "--connect",
-                                   interface_address])
-                for i in ("a", "b")}
-        with vl.jobs_at_barrier(jobs, barrier):
-            pass
-        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+        with vl.started_jobs() as jobs:
+            for i in ("a", "b"):
+                jobs[i] = vl.virtual_run(ps, mode, f"if-{i}", ["8080"],
+                                         [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier, "--connect",
+                                          interface_address])
+            with vl.jobs_at_barrier(jobs, barrier):
+                pass
+            results = {i: vl.result_of(proc) for i, proc in jobs.items()}
     finally:
         outsider.close()
     for i, seen in results.items():

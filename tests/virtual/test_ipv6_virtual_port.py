@@ -15,13 +15,14 @@ def test_ipv6_jobs_each_reach_their_own_8080(ps, mode, barrier, connect):
     # ::ffff:127.0.0.1 reaches a dual-stack server: the job's server binds [::]:8080 then.
     family = ["--family", "6"] if connect == "::1" else ["--family", "6w"]
     try:
-        jobs = {i: vl.virtual_run(ps, mode, f"v6-{i}", ["8080"],
-                                  [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier, *family,
-                                   "--connect", connect])
-                for i in ("a", "b")}
-        with vl.jobs_at_barrier(jobs, barrier):
-            assert vl.ask(8080, host="::1") == "outsider"
-        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+        with vl.started_jobs() as jobs:
+            for i in ("a", "b"):
+                jobs[i] = vl.virtual_run(ps, mode, f"v6-{i}", ["8080"],
+                                         [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier, *family,
+                                          "--connect", connect])
+            with vl.jobs_at_barrier(jobs, barrier):
+                assert vl.ask(8080, host="::1") == "outsider"
+            results = {i: vl.result_of(proc) for i, proc in jobs.items()}
     finally:
         outsider.close()
     for i, seen in results.items():

@@ -24,6 +24,13 @@ def test_exit_frees_the_real_ports_and_removes_the_cgroup(ps, mode):
     inside = [line for line in out.stdout.splitlines() if line.startswith("0::")][0]
     if mode == "bpf":
         assert vl.CGROUP_PREFIX in inside, f"COMMAND did not run in a job cgroup: {inside}"
+        # COMMAND ran in it, so it existed; it must have been where job_cgroups() looks, or the
+        # check below that it is gone would check nothing.
+        name = os.path.basename(inside[3:].rstrip("/"))
+        made_in = os.path.dirname(vl.cgroup2_mount() + inside[3:].rstrip("/"))
+        assert os.path.realpath(made_in) == os.path.realpath(vl.job_cgroup_parent()), (inside, vl.job_cgroup_parent())
+        assert name.startswith(f"{vl.CGROUP_PREFIX}{os.stat('/proc/self/ns/pid').st_ino}-"), name
+        assert not os.path.exists(vl.job_cgroup_path(name)), "the job's cgroup is left behind"
     assert vl.job_cgroups() == before, "the job's cgroup is left behind"
     # The supervisor releases the holds when it sees the launcher's connection close, which may
     # come a moment after portsafe-run has exited: a bounded poll, as test_job_lifetime.py does.
@@ -40,7 +47,10 @@ def test_sigkill_of_portsafe_run_frees_the_ports_and_the_next_run_removes_its_cg
         real = int(ready.read_text())
         left = vl.job_cgroups() - before
         if mode == "bpf":
-            assert len(left) == 1, left
+            assert len(left) == 1, f"no job cgroup seen in {vl.job_cgroup_parent()} while the job ran: {left}"
+            (left_name,) = left
+            procs = os.path.join(vl.job_cgroup_path(left_name), "cgroup.procs")
+            assert os.path.exists(procs), procs
         assert not tl.port_is_bindable(real)
         job.send_signal(signal.SIGKILL)
         job.wait()
@@ -49,8 +59,7 @@ def test_sigkill_of_portsafe_run_frees_the_ports_and_the_next_run_removes_its_cg
         assert tl.wait_for(lambda: tl.port_is_bindable(real), timeout=10), "the real port stays held"
         assert tl.wait_for(lambda: held_virtual_ports(ps) == set(), timeout=10)
         if mode == "bpf":
-            assert tl.wait_for(lambda: not os.path.exists(f"{vl.cgroup2_mount()}/{next(iter(left))}/cgroup.procs")
-                               or open(f"{vl.cgroup2_mount()}/{next(iter(left))}/cgroup.procs").read() == "", timeout=10)
+            assert tl.wait_for(lambda: not os.path.exists(procs) or open(procs).read() == "", timeout=10)
             assert vl.job_cgroups() - before == left, "the SIGKILLed launcher's cgroup is expected to be left"
             nxt = ps.run([ps.program("portsafe-run"), "--virtual-mode", mode, "--virtual", "8080", "--", "true"])
             assert nxt.returncode == 0, nxt.stderr

@@ -19,12 +19,14 @@ def preloaded_job(ps, job_id, virtual, barrier, port=8080):
 def test_two_preloaded_jobs_each_reach_their_own_8080(ps, barrier):
     outsider = vl.Outsider(8080)
     try:
-        jobs = {i: preloaded_job(ps, i, f"8080/tcp={REAL[i]}", barrier) for i in ("a", "b")}
-        with vl.jobs_at_barrier(jobs, barrier):
-            assert vl.ask(8080) == "outsider"
-            for i, real in REAL.items():
-                assert vl.ask(real) == i, f"job {i}'s server is not on its real port {real}"
-        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+        with vl.started_jobs() as jobs:
+            for i in ("a", "b"):
+                jobs[i] = preloaded_job(ps, i, f"8080/tcp={REAL[i]}", barrier)
+            with vl.jobs_at_barrier(jobs, barrier):
+                assert vl.ask(8080) == "outsider"
+                for i, real in REAL.items():
+                    assert vl.ask(real) == i, f"job {i}'s server is not on its real port {real}"
+            results = {i: vl.result_of(proc) for i, proc in jobs.items()}
     finally:
         outsider.close()
     for i, seen in results.items():

@@ -12,10 +12,12 @@ def test_static_go_jobs_each_reach_their_own_8080(ps, mode, barrier):
     go_echo = vl.built_program("virtual_go_echo")
     outsider = vl.Outsider(8080)
     try:
-        jobs = {i: vl.virtual_run(ps, mode, f"go-{i}", ["8080"], [go_echo, i, barrier, "8080"]) for i in ("a", "b")}
-        with vl.jobs_at_barrier(jobs, barrier):
-            assert vl.ask(8080) == "outsider"
-        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+        with vl.started_jobs() as jobs:
+            for i in ("a", "b"):
+                jobs[i] = vl.virtual_run(ps, mode, f"go-{i}", ["8080"], [go_echo, i, barrier, "8080"])
+            with vl.jobs_at_barrier(jobs, barrier):
+                assert vl.ask(8080) == "outsider"
+            results = {i: vl.result_of(proc) for i, proc in jobs.items()}
     finally:
         outsider.close()
     for i, seen in results.items():

@@ -9,12 +9,13 @@ import portsafe_testlib as tl
 def test_each_job_reaches_its_own_8080_while_an_outsider_holds_it(ps, mode, barrier):
     outsider = vl.Outsider(8080)
     try:
-        jobs = {i: vl.virtual_run(ps, mode, f"job-{i}", ["8080"],
-                                  [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier])
-                for i in ("a", "b")}
-        with vl.jobs_at_barrier(jobs, barrier):
-            assert vl.ask(8080) == "outsider"
-        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+        with vl.started_jobs() as jobs:
+            for i in ("a", "b"):
+                jobs[i] = vl.virtual_run(ps, mode, f"job-{i}", ["8080"],
+                                         [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier])
+            with vl.jobs_at_barrier(jobs, barrier):
+                assert vl.ask(8080) == "outsider"
+            results = {i: vl.result_of(proc) for i, proc in jobs.items()}
         assert vl.ask(8080) == "outsider"
     finally:
         outsider.close()

@@ -14,13 +14,14 @@ def test_udp_jobs_each_reach_their_own_5353(ps, mode, barrier, family):
     outsider = vl.Outsider(5353, proto="udp", family=socket.AF_INET6 if family == "6" else socket.AF_INET)
     loopback = "::1" if family == "6" else "127.0.0.1"
     try:
-        jobs = {i: vl.virtual_run(ps, mode, f"udp-{i}", ["5353/udp"],
-                                  [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier, "--port", "5353",
-                                   "--proto", "udp", "--family", family])
-                for i in ("a", "b")}
-        with vl.jobs_at_barrier(jobs, barrier):
-            assert vl.ask(5353, "udp", host=loopback) == "outsider"
-        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+        with vl.started_jobs() as jobs:
+            for i in ("a", "b"):
+                jobs[i] = vl.virtual_run(ps, mode, f"udp-{i}", ["5353/udp"],
+                                         [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier, "--port", "5353",
+                                          "--proto", "udp", "--family", family])
+            with vl.jobs_at_barrier(jobs, barrier):
+                assert vl.ask(5353, "udp", host=loopback) == "outsider"
+            results = {i: vl.result_of(proc) for i, proc in jobs.items()}
     finally:
         outsider.close()
     for i, seen in results.items():

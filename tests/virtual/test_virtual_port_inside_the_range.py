@@ -18,13 +18,15 @@ def test_two_jobs_serve_a_virtual_port_inside_the_range(ps, mode, barrier, progr
         command = lambda i: [vl.built_program("virtual_go_echo"), i, barrier, "8080"]  # noqa: E731
     else:
         command = lambda i: [tl.PYTHON, vl.ECHO_JOB, "--id", i, "--barrier", barrier]  # noqa: E731
-    jobs = {i: vl.virtual_run(ps, mode, f"in-range-{i}", ["8080"], command(i)) for i in ("a", "b")}
-    with vl.jobs_at_barrier(jobs, barrier):
-        status = ps.run([ps.program("portsafe"), "status", "--json"])
-        rows = json.loads(status.stdout)
-        assert [r for r in rows if r["port"] == 8080] == [], f"8080 itself is claimed: {status.stdout}"
-        assert sorted(r["job"] for r in rows if r["virtual_port"] == 8080) == ["in-range-a", "in-range-b"]
-    results = {i: vl.result_of(proc) for i, proc in jobs.items()}
+    with vl.started_jobs() as jobs:
+        for i in ("a", "b"):
+            jobs[i] = vl.virtual_run(ps, mode, f"in-range-{i}", ["8080"], command(i))
+        with vl.jobs_at_barrier(jobs, barrier):
+            status = ps.run([ps.program("portsafe"), "status", "--json"])
+            rows = json.loads(status.stdout)
+            assert [r for r in rows if r["port"] == 8080] == [], f"8080 itself is claimed: {status.stdout}"
+            assert sorted(r["job"] for r in rows if r["virtual_port"] == 8080) == ["in-range-a", "in-range-b"]
+        results = {i: vl.result_of(proc) for i, proc in jobs.items()}
     for i, seen in results.items():
         assert seen["reply"] == i, f"job {i}'s client reached {seen['reply']!r}"
         assert 8000 <= seen["real_port"] <= 8999 and seen["real_port"] != 8080

@@ -3,6 +3,7 @@ at a barrier, an outsider holding the hard-coded port meanwhile, and what each j
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,21 +25,55 @@ def built_program(name):
     return path
 
 
-def cgroup2_mount():
+def _unescape(text):
+    """mountinfo writes spaces and the like as \\ooo (octal)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def _cgroup2_mount_and_root():
     with open("/proc/self/mountinfo") as f:
         for line in f:
             head, _, tail = line.partition(" - ")
             if tail.split()[0] == "cgroup2":
-                return head.split()[4]
-    return None
+                fields = head.split()
+                return _unescape(fields[4]), _unescape(fields[3])
+    return None, None
+
+
+def cgroup2_mount():
+    return _cgroup2_mount_and_root()[0]
+
+
+def job_cgroup_parent():
+    """Where portsafe-run (a child of this test, so in our cgroup) makes job cgroups: its own
+    cgroup's directory, computed exactly as supervisor/virtual/job_cgroup.cpp parent_directory()
+    does (the "0::" line of /proc/self/cgroup, less the mount's root, under the mount point)."""
+    mount, root = _cgroup2_mount_and_root()
+    if mount is None:
+        return None
+    own = "/"
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                own = line[3:].rstrip("\n")
+                break
+    if root != "/":
+        if not own.startswith(root):
+            return mount  # not visible through this mount
+        own = own[len(root):]
+    return mount + own.rstrip("/")
+
+
+def job_cgroup_path(name):
+    return os.path.join(job_cgroup_parent(), name)
 
 
 def job_cgroups():
     """The job cgroups that launchers of this PID namespace (this test's: tests/lib/in_netns.sh) made
-    beside ours (we run in the root of the hierarchy here); other tests' come and go meanwhile."""
-    mount = cgroup2_mount()
+    where this test's portsafe-run makes them; other tests' come and go meanwhile."""
+    parent = job_cgroup_parent()
     ours = f"{CGROUP_PREFIX}{os.stat('/proc/self/ns/pid').st_ino}-"
-    return {name for name in os.listdir(mount) if name.startswith(ours)} if mount else set()
+    return {name for name in os.listdir(parent) if name.startswith(ours)} if parent else set()
 
 
 def virtual_run(ps, mode, job, virtual, command, extra=()):
@@ -129,6 +164,18 @@ def ask(port, proto="tcp", host="127.0.0.1"):
             return s.recvfrom(100)[0].decode()
         s.connect((host, port))
         return s.recv(100).decode()
+
+
+@contextlib.contextmanager
+def started_jobs():
+    """A dict for the jobs a test starts (virtual_run): every one is killed and waited for on the way
+    out, also when starting a later one fails or the test fails before waiting for them."""
+    jobs = {}
+    try:
+        yield jobs
+    finally:
+        for proc in jobs.values():
+            kill_quietly(proc)
 
 
 def kill_quietly(proc):
