@@ -17,8 +17,6 @@
 
 namespace portsafe::host {
 
-// An account that asked for a block this recently still counts as "asking" for the cap.
-inline constexpr int64_t kAskingWindowMs = 60'000;
 // A refused lease first reclaims what it can (gone tables' blocks), at most this often: a flood
 // of refused requests must not turn into back-to-back sweeps that delay other accounts.
 inline constexpr int64_t kOnDemandReclaimMs = 100;
@@ -36,8 +34,7 @@ class LeaseBook {
   explicit LeaseBook(HostRegistryWriter& registry) : registry_(registry) {}
 
   // One more block for uid's table (checked: /dev/shm/NAME is uid's private table). Refused when
-  // uid already has half of the blocks while another account has or recently asked for any,
-  // or when no block is free.
+  // uid already has half of the blocks (always, alone or not), or when no block is free.
   LeaseDecision lease(uid_t uid, const std::string& table_name, int64_t now_ms);
   // True when the account owning PORT's block (another uid, or another table of the asker's)
   // has it claimed, held or lingering. Unreadable tables claim nothing (fail open).
@@ -53,7 +50,6 @@ class LeaseBook {
   std::function<void(uint32_t block)> before_mark_for_tests;
 
  private:
-  bool others_present(uid_t uid, int64_t now_ms) const;
   uint32_t blocks_of_uid(uid_t uid) const;
   // Scans one block's owner table: in use, idle, or gone.
   BlockUse scan(const BlockView& block, int64_t now_ms) const;
@@ -61,7 +57,6 @@ class LeaseBook {
   HostRegistryWriter& registry_;
   LeaseDecision try_lease(uid_t uid, const std::string& table_name, int64_t now_ms);
 
-  std::map<uid_t, int64_t> last_asked_ms_;
   int64_t last_on_demand_reclaim_ms_ = INT64_MIN / 2;
   uint32_t next_free_hint_ = 0;
 };
