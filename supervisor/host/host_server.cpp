@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -33,12 +34,29 @@ struct HostServer::Client {
   size_t have = 0;
 };
 
+size_t connection_limit(uint64_t open_files) noexcept {
+  if (open_files <= kReservedDescriptors) return 0;
+  return static_cast<size_t>(std::min<uint64_t>(kMaxConnections, open_files - kReservedDescriptors));
+}
+
+uint64_t raise_open_files_limit() noexcept {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 1024;  // the usual default soft limit
+  if (files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  return files.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(files.rlim_cur);
+}
+
 HostServer::HostServer(UniqueFd listener, LeaseBook& book, ServerSettings settings)
     : listener_(std::move(listener)), book_(book), settings_(settings) {}
 
 HostServer::~HostServer() = default;
 
 bool HostServer::set_up() {
+  max_connections_ = connection_limit(raise_open_files_limit());
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return false;
   sigset_t stop;
@@ -114,7 +132,7 @@ void HostServer::accept_clients(int64_t now) {
     socklen_t length = sizeof peer;
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) continue;
     // One account's flood of connections is cut at accept: the others' still get in.
-    if (clients_.size() >= kMaxConnections || per_uid_[peer.uid] >= kMaxConnectionsPerUid) continue;
+    if (clients_.size() >= max_connections_ || per_uid_[peer.uid] >= kMaxConnectionsPerUid) continue;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd.get();

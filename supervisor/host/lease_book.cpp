@@ -79,8 +79,9 @@ bool LeaseBook::taken_for(uid_t asker, Protocol proto, uint16_t port, int64_t no
 
 BlockUse LeaseBook::scan(const BlockView& block, int64_t now_ms) const {
   std::string reason;
-  const auto table = ForeignTable::open(block.table_name, block.uid, reason);
-  if (!table) return BlockUse::gone;
+  OpenFailure failure = OpenFailure::none;
+  const auto table = ForeignTable::open(block.table_name, block.uid, reason, &failure);
+  if (!table) return failure == OpenFailure::gone ? BlockUse::gone : BlockUse::unknown;
   return table->block_use(registry_.view().block_range(block.index), now_ms);
 }
 
@@ -91,6 +92,8 @@ size_t LeaseBook::reclaim_idle(int64_t now_ms) {
     const BlockView block = view.block(i);
     if (block.state == BlockState::free) continue;
     const BlockUse use = scan(block, now_ms);
+    // Unreadable now (EMFILE, EACCES, a short read): its claims are unknown, so it stays leased.
+    if (use == BlockUse::unknown) continue;
     if (use == BlockUse::in_use) {
       if (block.state == BlockState::reclaiming) {
         registry_.keep(i, now_ms);  // a daemon that died mid-reclaim left it so
@@ -108,7 +111,7 @@ size_t LeaseBook::reclaim_idle(int64_t now_ms) {
     if (block.state == BlockState::leased) registry_.mark_reclaiming(i);
     const BlockUse again = scan(view.block(i), now_ms);
     const BlockUse last = again == BlockUse::in_use ? again : scan(view.block(i), now_ms);
-    if (last == BlockUse::in_use) {
+    if (last == BlockUse::in_use || again == BlockUse::unknown || last == BlockUse::unknown) {
       registry_.keep(i, now_ms);
       continue;
     }
