@@ -112,6 +112,7 @@ int HostServer::run() {
       serve(*found->second, now);
     }
     close_stale(now);
+    if (listener_paused_ && now >= resume_listener_ms_) resume_listener();
     if (now >= next_sweep_ms_) {
       if (const size_t freed = book_.reclaim_idle(now); freed > 0) log_info("host daemon: {} idle block(s) reclaimed", freed);
       next_sweep_ms_ = monotonic_ms() + kSweepIntervalMs;
@@ -127,7 +128,12 @@ int HostServer::run() {
 void HostServer::accept_clients(int64_t now) {
   for (int n = 0; n < kAcceptsPerTurn; ++n) {
     UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd) return;  // EAGAIN, or out of descriptors: the backlog waits for the next turn
+    if (!fd) {
+      // Out of descriptors: the connection stays in the backlog and the level-triggered listener
+      // readable, so epoll would wake us at once, forever. Step back until an fd comes free.
+      if (errno == EMFILE || errno == ENFILE) pause_listener(now);
+      return;  // EAGAIN: the backlog is empty
+    }
     ucred peer{};
     socklen_t length = sizeof peer;
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) continue;
@@ -239,6 +245,27 @@ void HostServer::close_client(int fd) {
     per_uid_.erase(count);
   }
   clients_.erase(found);
+  resume_listener();  // a descriptor came free: a paused listener may accept again
+}
+
+void HostServer::pause_listener(int64_t now) {
+  if (listener_paused_) return;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr) != 0) return;
+  listener_paused_ = true;
+  resume_listener_ms_ = now + kAcceptBackoffMs;
+  if (!warned_out_of_descriptors_) {
+    warned_out_of_descriptors_ = true;  // once: a lasting shortage would fill the log
+    log_warn("host daemon: out of file descriptors at accept; new connections wait (retried every {} ms)",
+             kAcceptBackoffMs);
+  }
+}
+
+void HostServer::resume_listener() {
+  if (!listener_paused_) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = kListenerTag;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), &ev) == 0) listener_paused_ = false;
 }
 
 void HostServer::close_stale(int64_t now) {
