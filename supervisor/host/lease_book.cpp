@@ -1,6 +1,10 @@
 #include "lease_book.hpp"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
+
+#include <cerrno>
 
 namespace portsafe::host {
 
@@ -85,12 +89,33 @@ BlockUse LeaseBook::scan(const BlockView& block, int64_t now_ms) const {
   return table->block_use(registry_.view().block_range(block.index), now_ms);
 }
 
+bool LeaseBook::table_missing(const BlockView& block) const {
+  if (!is_table_name(block.table_name)) return true;
+  struct stat st {};
+  return ::lstat(PortTable::shm_path(block.table_name).c_str(), &st) != 0 && errno == ENOENT;
+}
+
 size_t LeaseBook::reclaim_idle(int64_t now_ms) {
   const HostRegistry& view = registry_.view();
+  const uint32_t total = view.block_count();
+  const int64_t started = monotonic_ms();
   size_t freed = 0;
-  for (uint32_t i = 0; i < view.block_count(); ++i) {
+  uint32_t scans = 0;
+  // From where the last sweep stopped: a sweep cut short by its budget goes on there next time.
+  for (uint32_t step = 0; step < total; ++step) {
+    if (scans >= kScansPerSweep || monotonic_ms() - started >= kSweepBudgetMs) break;
+    const uint32_t i = sweep_cursor_;
+    sweep_cursor_ = (sweep_cursor_ + 1) % total;
     const BlockView block = view.block(i);
     if (block.state == BlockState::free) continue;
+    // Inside the grace (leased or last seen in use < 5 s ago) the table is not read at all: one
+    // lstat tells a gone table. So an account whose table is slow to read (garbage, busy words)
+    // costs a scan per block every 5 s at most, never one per sweep.
+    if (block.state == BlockState::leased && now_ms - block.last_claim_ms < kReclaimIdleMs && !table_missing(block)) {
+      continue;
+    }
+    ++scans;
+    ++scans_done_;
     const BlockUse use = scan(block, now_ms);
     // Unreadable now (EMFILE, EACCES, a short read): its claims are unknown, so it stays leased.
     if (use == BlockUse::unknown) continue;
@@ -100,9 +125,6 @@ size_t LeaseBook::reclaim_idle(int64_t now_ms) {
       } else {
         registry_.note_claim_seen(i, now_ms);
       }
-      continue;
-    }
-    if (use == BlockUse::idle && block.state == BlockState::leased && now_ms - block.last_claim_ms < kReclaimIdleMs) {
       continue;
     }
     // Mark first, then look again: a pick that claimed before the mark is seen now; one that
