@@ -50,6 +50,14 @@ LeaseDecision LeaseBook::try_lease(uid_t uid, const std::string& table_name, int
     decision.message = fmt::format("no lease: uid {} has {} blocks, its share (half of the range)", uid, cap);
     return decision;
   }
+  // An account's pick sees at most kMaxOwnBlocks blocks of a table: one more would be held and
+  // never used (until reclaimed), ports taken from the others for nothing.
+  if (blocks_of_table(uid, table_name) >= kMaxOwnBlocks) {
+    registry_.count_refusal();
+    decision.message = fmt::format("no lease: table {} has {} blocks, the most an account's picks can use", table_name,
+                                   kMaxOwnBlocks);
+    return decision;
+  }
   const HostRegistry& view = registry_.view();
   const uint32_t total = view.block_count();
   // Round robin over the blocks: a block freed a moment ago is the last one handed out again.
@@ -87,6 +95,15 @@ BlockUse LeaseBook::scan(const BlockView& block, int64_t now_ms) const {
   const auto table = ForeignTable::open(block.table_name, block.uid, reason, &failure);
   if (!table) return failure == OpenFailure::gone ? BlockUse::gone : BlockUse::unknown;
   return table->block_use(registry_.view().block_range(block.index), now_ms);
+}
+
+uint32_t LeaseBook::blocks_of_table(uid_t uid, const std::string& table_name) const {
+  uint32_t count = 0;
+  for (uint32_t i = 0; i < registry_.view().block_count(); ++i) {
+    const BlockView block = registry_.view().block(i);
+    if (block.state != BlockState::free && block.uid == uid && table_name == block.table_name) ++count;
+  }
+  return count;
 }
 
 bool LeaseBook::table_missing(const BlockView& block) const {

@@ -58,6 +58,7 @@ class LeaseBook {
 
  private:
   uint32_t blocks_of_uid(uid_t uid) const;
+  uint32_t blocks_of_table(uid_t uid, const std::string& table_name) const;
   // Scans one block's owner table: in use, idle, or gone.
   BlockUse scan(const BlockView& block, int64_t now_ms) const;
   // One lstat: true when the block's table name no longer exists (ENOENT).

@@ -60,6 +60,20 @@ TEST_F(LeaseCap, ABurstOfOneAccountsTablesTakesAtMostHalf) {
   EXPECT_EQ(open_view()->free_blocks(), 2u);
 }
 
+TEST_F(LeaseCap, ATableGetsNoMoreBlocksThanItsPicksCanSee) {
+  constexpr PortRange kWide{30300, 31323};  // 1,024 blocks of one port: the cap (512) is above kMaxOwnBlocks
+  writer_.reset();
+  make_registry(kWide, 1);
+  PortTable& mine = make_table(0, kWide);
+  LeaseBook book(*writer_);
+  const int64_t now = monotonic_ms();
+  for (uint32_t i = 0; i < kMaxOwnBlocks; ++i) ASSERT_TRUE(book.lease(0, mine.name(), now).granted) << i;
+  const LeaseDecision beyond = book.lease(0, mine.name(), now);
+  EXPECT_FALSE(beyond.granted) << "a pick sees at most kMaxOwnBlocks blocks of its table";
+  EXPECT_NE(beyond.message.find("most"), std::string::npos) << beyond.message;
+  EXPECT_TRUE(book.lease(0, make_table(0, kWide).name(), now).granted) << "another table of the uid, under the cap";
+}
+
 TEST_F(LeaseCap, OnlyTheCallersPrivateTableGetsABlock) {
   PortTable& theirs = make_table(kOtherUid);
   LeaseBook book(*writer_);
