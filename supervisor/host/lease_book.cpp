@@ -29,9 +29,17 @@ uint32_t LeaseBook::cap_for(uid_t uid, int64_t now_ms) const {
 LeaseDecision LeaseBook::lease(uid_t uid, const std::string& table_name, int64_t now_ms) {
   LeaseDecision decision;
   std::string reason;
-  if (!ForeignTable::open(table_name, uid, reason)) {
+  const auto table = ForeignTable::open(table_name, uid, reason);
+  if (!table) {
     decision.code = wire::ErrorCode::not_permitted;
     decision.message = fmt::format("no lease: {}", reason);
+    return decision;
+  }
+  // A table of another range (a custom PORTSAFE_RANGE) never picks in the registry's blocks.
+  if (table->range() != registry_.view().range()) {
+    decision.code = wire::ErrorCode::not_permitted;
+    decision.message = fmt::format("no lease: table {} covers {}, not the host range {}", table_name,
+                                   format_range(table->range()), format_range(registry_.view().range()));
     return decision;
   }
   LeaseDecision first = try_lease(uid, table_name, now_ms);

@@ -74,6 +74,16 @@ TEST_F(LeaseCap, ATableGetsNoMoreBlocksThanItsPicksCanSee) {
   EXPECT_TRUE(book.lease(0, make_table(0, kWide).name(), now).granted) << "another table of the uid, under the cap";
 }
 
+TEST_F(LeaseCap, ATableOfAnotherRangeGetsNoBlock) {
+  PortTable& custom = make_table(0, PortRange{30300, 30331});  // a custom PORTSAFE_RANGE
+  LeaseBook book(*writer_);
+  const LeaseDecision d = book.lease(0, custom.name(), monotonic_ms());
+  EXPECT_FALSE(d.granted) << "its picks never use the registry's blocks";
+  EXPECT_EQ(d.code, wire::ErrorCode::not_permitted);
+  EXPECT_NE(d.message.find("not the host range"), std::string::npos) << d.message;
+  EXPECT_EQ(open_view()->free_blocks(), 4u);
+}
+
 TEST_F(LeaseCap, OnlyTheCallersPrivateTableGetsABlock) {
   PortTable& theirs = make_table(kOtherUid);
   LeaseBook book(*writer_);
