@@ -5,9 +5,12 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include <fmt/format.h>
 
 #include "portsafe/log.hpp"
 
@@ -20,6 +23,18 @@ constexpr int kListenerTag = -1;
 constexpr int kSignalTag = -2;
 constexpr int kAcceptsPerTurn = 64;
 
+// False when the peer's processes live in another PID namespace than ours: the pids in its table
+// would then name other processes (or none) here, so its claims' liveness cannot be checked.
+// A peer in a namespace we cannot see at all has pid 0 in SO_PEERCRED. Gone already: no matter.
+bool in_our_pid_namespace(pid_t pid) {
+  if (pid <= 0) return false;
+  struct stat ours {};
+  struct stat theirs {};
+  if (::stat("/proc/self/ns/pid", &ours) != 0) return true;  // no /proc: cannot tell, as before
+  if (::stat(fmt::format("/proc/{}/ns/pid", pid).c_str(), &theirs) != 0) return true;
+  return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
 std::vector<uint8_t> error_frame(wire::ErrorCode code, const std::string& message) {
   return wire::make_frame(wire::MessageType::error, wire::encode(wire::ErrorReply{code, message}));
 }
@@ -29,6 +44,7 @@ std::vector<uint8_t> error_frame(wire::ErrorCode code, const std::string& messag
 struct HostServer::Client {
   UniqueFd fd;
   uid_t uid = 0;
+  bool same_pid_namespace = true;
   int64_t since_ms = 0;  // when the request being read began (or the connection opened)
   uint8_t in[kMaxRequest] = {};
   size_t have = 0;
@@ -145,6 +161,7 @@ void HostServer::accept_clients(int64_t now) {
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) continue;
     auto client = std::make_unique<Client>();
     client->uid = peer.uid;
+    client->same_pid_namespace = in_our_pid_namespace(peer.pid);
     client->since_ms = now;
     const int key = fd.get();
     client->fd = std::move(fd);
@@ -204,6 +221,13 @@ bool HostServer::answer(Client& client, uint16_t type, const uint8_t* payload, u
       const std::string table = fields.str();
       if (!fields.finish()) {
         frame = error_frame(wire::ErrorCode::bad_payload, "host_lease: str table_name");
+        break;
+      }
+      if (!client.same_pid_namespace) {
+        frame = error_frame(wire::ErrorCode::not_permitted,
+                            "no lease: your processes are in another PID namespace than the host daemon, which "
+                            "cannot check their pids; run the host daemon in that namespace, or this account "
+                            "coordinates only its own jobs");
         break;
       }
       const LeaseDecision decision = book_.lease(client.uid, table, now);
