@@ -28,9 +28,13 @@ constexpr int kAcceptsPerTurn = 64;
 // A peer in a namespace we cannot see at all has pid 0 in SO_PEERCRED. Gone already: no matter.
 bool in_our_pid_namespace(pid_t pid) {
   if (pid <= 0) return false;
-  struct stat ours {};
+  static const struct stat ours = [] {
+    struct stat st {};
+    ::stat("/proc/self/ns/pid", &st);
+    return st;
+  }();
   struct stat theirs {};
-  if (::stat("/proc/self/ns/pid", &ours) != 0) return true;  // no /proc: cannot tell, as before
+  if (ours.st_ino == 0) return true;  // no /proc: cannot tell, as before
   if (::stat(fmt::format("/proc/{}/ns/pid", pid).c_str(), &theirs) != 0) return true;
   return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
 }
@@ -44,7 +48,7 @@ std::vector<uint8_t> error_frame(wire::ErrorCode code, const std::string& messag
 struct HostServer::Client {
   UniqueFd fd;
   uid_t uid = 0;
-  bool same_pid_namespace = true;
+  pid_t pid = 0;  // SO_PEERCRED's, in our PID namespace (0: not visible from it)
   int64_t since_ms = 0;  // when the request being read began (or the connection opened)
   uint8_t in[kMaxRequest] = {};
   size_t have = 0;
@@ -161,7 +165,7 @@ void HostServer::accept_clients(int64_t now) {
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) continue;
     auto client = std::make_unique<Client>();
     client->uid = peer.uid;
-    client->same_pid_namespace = in_our_pid_namespace(peer.pid);
+    client->pid = peer.pid;
     client->since_ms = now;
     const int key = fd.get();
     client->fd = std::move(fd);
@@ -223,7 +227,8 @@ bool HostServer::answer(Client& client, uint16_t type, const uint8_t* payload, u
         frame = error_frame(wire::ErrorCode::bad_payload, "host_lease: str table_name");
         break;
       }
-      if (!client.same_pid_namespace) {
+      // Checked per lease (rare), not per accept: accept must stay cheap under a flood.
+      if (!in_our_pid_namespace(client.pid)) {
         frame = error_frame(wire::ErrorCode::not_permitted,
                             "no lease: your processes are in another PID namespace than the host daemon, which "
                             "cannot check their pids; run the host daemon in that namespace, or this account "
