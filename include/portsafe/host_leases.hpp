@@ -48,7 +48,9 @@ class HostLeases {
   PickResult pick(PortTable& table, Protocol proto, const Claimant& who,
                   SlotState target = SlotState::bound) noexcept;
   // A fixed port: true only when it lies in a block leased to another uid (or another table)
-  // and the host daemon answers that its account has it. Unreachable: false (fail open).
+  // and the host daemon answers that its account has it. Unreachable: false (fail open), and
+  // for the next second no query is sent (false at once): a slow daemon must not cost every
+  // fixed bind its 200 ms.
   bool taken_by_other_account(Protocol proto, uint16_t port) const noexcept;
 
   const HostRegistry& registry() const noexcept { return *registry_; }
@@ -58,6 +60,7 @@ class HostLeases {
   // Counters, for tests and the benchmark: leases asked, refused/unreachable, claims dropped by the re-check.
   uint64_t leases_asked() const noexcept { return leases_asked_.load(std::memory_order_relaxed); }
   uint64_t claims_dropped() const noexcept { return claims_dropped_.load(std::memory_order_relaxed); }
+  uint64_t queries_asked() const noexcept { return queries_asked_.load(std::memory_order_relaxed); }
   void set_hooks_for_tests(const PickHooks& hooks) noexcept { hooks_ = hooks; }
 
  private:
@@ -70,6 +73,9 @@ class HostLeases {
   // After a refusal or an unreachable daemon, no new lease is asked before this time (ms,
   // CLOCK_MONOTONIC): a full account must not pay 200 ms on every bind.
   std::atomic<int64_t> no_lease_before_ms_{0};
+  // After an unreachable or slow daemon (lease or query), no query before this time (ms).
+  mutable std::atomic<int64_t> no_query_before_ms_{0};
+  mutable std::atomic<uint64_t> queries_asked_{0};
   std::atomic<uint64_t> leases_asked_{0};
   std::atomic<uint64_t> claims_dropped_{0};
   PickHooks hooks_;

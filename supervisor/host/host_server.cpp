@@ -2,11 +2,15 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include <fmt/format.h>
 
 #include "portsafe/log.hpp"
 
@@ -19,6 +23,22 @@ constexpr int kListenerTag = -1;
 constexpr int kSignalTag = -2;
 constexpr int kAcceptsPerTurn = 64;
 
+// False when the peer's processes live in another PID namespace than ours: the pids in its table
+// would then name other processes (or none) here, so its claims' liveness cannot be checked.
+// A peer in a namespace we cannot see at all has pid 0 in SO_PEERCRED. Gone already: no matter.
+bool in_our_pid_namespace(pid_t pid) {
+  if (pid <= 0) return false;
+  static const struct stat ours = [] {
+    struct stat st {};
+    ::stat("/proc/self/ns/pid", &st);
+    return st;
+  }();
+  struct stat theirs {};
+  if (ours.st_ino == 0) return true;  // no /proc: cannot tell, as before
+  if (::stat(fmt::format("/proc/{}/ns/pid", pid).c_str(), &theirs) != 0) return true;
+  return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
 std::vector<uint8_t> error_frame(wire::ErrorCode code, const std::string& message) {
   return wire::make_frame(wire::MessageType::error, wire::encode(wire::ErrorReply{code, message}));
 }
@@ -28,10 +48,27 @@ std::vector<uint8_t> error_frame(wire::ErrorCode code, const std::string& messag
 struct HostServer::Client {
   UniqueFd fd;
   uid_t uid = 0;
+  pid_t pid = 0;  // SO_PEERCRED's, in our PID namespace (0: not visible from it)
   int64_t since_ms = 0;  // when the request being read began (or the connection opened)
   uint8_t in[kMaxRequest] = {};
   size_t have = 0;
 };
+
+size_t connection_limit(uint64_t open_files) noexcept {
+  if (open_files <= kReservedDescriptors) return 0;
+  return static_cast<size_t>(std::min<uint64_t>(kMaxConnections, open_files - kReservedDescriptors));
+}
+
+uint64_t raise_open_files_limit() noexcept {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 1024;  // the usual default soft limit
+  if (files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  return files.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(files.rlim_cur);
+}
 
 HostServer::HostServer(UniqueFd listener, LeaseBook& book, ServerSettings settings)
     : listener_(std::move(listener)), book_(book), settings_(settings) {}
@@ -39,6 +76,7 @@ HostServer::HostServer(UniqueFd listener, LeaseBook& book, ServerSettings settin
 HostServer::~HostServer() = default;
 
 bool HostServer::set_up() {
+  max_connections_ = connection_limit(raise_open_files_limit());
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return false;
   sigset_t stop;
@@ -94,6 +132,7 @@ int HostServer::run() {
       serve(*found->second, now);
     }
     close_stale(now);
+    if (listener_paused_ && now >= resume_listener_ms_) resume_listener();
     if (now >= next_sweep_ms_) {
       if (const size_t freed = book_.reclaim_idle(now); freed > 0) log_info("host daemon: {} idle block(s) reclaimed", freed);
       next_sweep_ms_ = monotonic_ms() + kSweepIntervalMs;
@@ -109,18 +148,24 @@ int HostServer::run() {
 void HostServer::accept_clients(int64_t now) {
   for (int n = 0; n < kAcceptsPerTurn; ++n) {
     UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd) return;  // EAGAIN, or out of descriptors: the backlog waits for the next turn
+    if (!fd) {
+      // Out of descriptors: the connection stays in the backlog and the level-triggered listener
+      // readable, so epoll would wake us at once, forever. Step back until an fd comes free.
+      if (errno == EMFILE || errno == ENFILE) pause_listener(now);
+      return;  // EAGAIN: the backlog is empty
+    }
     ucred peer{};
     socklen_t length = sizeof peer;
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) continue;
     // One account's flood of connections is cut at accept: the others' still get in.
-    if (clients_.size() >= kMaxConnections || per_uid_[peer.uid] >= kMaxConnectionsPerUid) continue;
+    if (clients_.size() >= max_connections_ || per_uid_[peer.uid] >= kMaxConnectionsPerUid) continue;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd.get();
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) continue;
     auto client = std::make_unique<Client>();
     client->uid = peer.uid;
+    client->pid = peer.pid;
     client->since_ms = now;
     const int key = fd.get();
     client->fd = std::move(fd);
@@ -182,6 +227,14 @@ bool HostServer::answer(Client& client, uint16_t type, const uint8_t* payload, u
         frame = error_frame(wire::ErrorCode::bad_payload, "host_lease: str table_name");
         break;
       }
+      // Checked per lease (rare), not per accept: accept must stay cheap under a flood.
+      if (!in_our_pid_namespace(client.pid)) {
+        frame = error_frame(wire::ErrorCode::not_permitted,
+                            "no lease: your processes are in another PID namespace than the host daemon, which "
+                            "cannot check their pids; run the host daemon in that namespace, or this account "
+                            "coordinates only its own jobs");
+        break;
+      }
       const LeaseDecision decision = book_.lease(client.uid, table, now);
       if (decision.granted) {
         frame = wire::make_frame(wire::MessageType::host_leased,
@@ -221,6 +274,27 @@ void HostServer::close_client(int fd) {
     per_uid_.erase(count);
   }
   clients_.erase(found);
+  resume_listener();  // a descriptor came free: a paused listener may accept again
+}
+
+void HostServer::pause_listener(int64_t now) {
+  if (listener_paused_) return;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr) != 0) return;
+  listener_paused_ = true;
+  resume_listener_ms_ = now + kAcceptBackoffMs;
+  if (!warned_out_of_descriptors_) {
+    warned_out_of_descriptors_ = true;  // once: a lasting shortage would fill the log
+    log_warn("host daemon: out of file descriptors at accept; new connections wait (retried every {} ms)",
+             kAcceptBackoffMs);
+  }
+}
+
+void HostServer::resume_listener() {
+  if (!listener_paused_) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = kListenerTag;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), &ev) == 0) listener_paused_ = false;
 }
 
 void HostServer::close_stale(int64_t now) {

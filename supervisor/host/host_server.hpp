@@ -21,8 +21,21 @@ namespace portsafe::host {
 
 inline constexpr size_t kMaxConnectionsPerUid = 64;
 inline constexpr size_t kMaxConnections = 1024;
+// Descriptors kept free of clients: the listener, epoll, signalfd, the registry, the lock, and
+// the account tables a sweep or query opens (one at a time) with room to spare. A client past
+// the limit minus this is closed at accept, so a table is never unreadable for want of an fd.
+inline constexpr size_t kReservedDescriptors = 64;
+
+// Clients served at most with `open_files` descriptors (RLIMIT_NOFILE's soft limit).
+size_t connection_limit(uint64_t open_files) noexcept;
+// Raises RLIMIT_NOFILE's soft limit to its hard limit (every client costs a descriptor);
+// returns the soft limit in force afterwards.
+uint64_t raise_open_files_limit() noexcept;
 inline constexpr int64_t kRequestTimeoutMs = 1'000;
 inline constexpr int64_t kSweepIntervalMs = 1'000;
+// Out of descriptors at accept: the listener leaves epoll (it stays readable, so it would spin)
+// until a client closes or this long has passed.
+inline constexpr int64_t kAcceptBackoffMs = 100;
 
 struct ServerSettings {
   std::chrono::seconds idle_timeout{0};  // 0: never exit for idleness
@@ -48,6 +61,8 @@ class HostServer {
   bool answer(Client& client, uint16_t type, const uint8_t* payload, uint32_t length, int64_t now);
   void close_client(int fd);
   void close_stale(int64_t now);
+  void pause_listener(int64_t now);
+  void resume_listener();
 
   UniqueFd listener_;
   LeaseBook& book_;
@@ -56,6 +71,10 @@ class HostServer {
   UniqueFd signals_;
   std::map<int, std::unique_ptr<Client>> clients_;
   std::map<uid_t, size_t> per_uid_;
+  size_t max_connections_ = kMaxConnections;
+  bool listener_paused_ = false;
+  bool warned_out_of_descriptors_ = false;
+  int64_t resume_listener_ms_ = 0;
   int64_t last_request_ms_ = 0;
   int64_t next_sweep_ms_ = 0;
 };

@@ -17,11 +17,13 @@
 
 namespace portsafe::host {
 
-// An account that asked for a block this recently still counts as "asking" for the cap.
-inline constexpr int64_t kAskingWindowMs = 60'000;
 // A refused lease first reclaims what it can (gone tables' blocks), at most this often: a flood
 // of refused requests must not turn into back-to-back sweeps that delay other accounts.
 inline constexpr int64_t kOnDemandReclaimMs = 100;
+// One sweep reads at most this many blocks' tables and runs at most this long; the next sweep
+// goes on where it stopped, so a hostile account's slow tables cannot make sweeps slow for all.
+inline constexpr uint32_t kScansPerSweep = 64;
+inline constexpr int64_t kSweepBudgetMs = 20;
 
 struct LeaseDecision {
   bool granted = false;
@@ -36,34 +38,39 @@ class LeaseBook {
   explicit LeaseBook(HostRegistryWriter& registry) : registry_(registry) {}
 
   // One more block for uid's table (checked: /dev/shm/NAME is uid's private table). Refused when
-  // uid already has half of the blocks while another account has or recently asked for any,
-  // or when no block is free.
+  // uid already has half of the blocks (always, alone or not), or when no block is free.
   LeaseDecision lease(uid_t uid, const std::string& table_name, int64_t now_ms);
   // True when the account owning PORT's block (another uid, or another table of the asker's)
   // has it claimed, held or lingering. Unreadable tables claim nothing (fail open).
   bool taken_for(uid_t asker, Protocol proto, uint16_t port, int64_t now_ms) const;
-  // The sweep: blocks whose table shows no claim for kReclaimIdleMs (or is gone) are marked
-  // reclaiming, scanned again, and freed (or kept when a claim turned up). Returns blocks freed.
+  // The sweep: a block leased or last seen in use kReclaimIdleMs ago or more (or whose table is
+  // gone) is scanned; idle, it is marked reclaiming, scanned again, and freed (or kept when a
+  // claim turned up). Bounded by kScansPerSweep and kSweepBudgetMs. Returns blocks freed.
   size_t reclaim_idle(int64_t now_ms);
 
   // For tests: the cap an account meets now.
   uint32_t cap_for(uid_t uid, int64_t now_ms) const;
+  // For tests: how many blocks' tables the sweeps have scanned.
+  uint64_t scans_done() const noexcept { return scans_done_; }
   // For tests: runs after a block was found idle and before it is marked reclaiming (where a
   // pick's claim may land).
   std::function<void(uint32_t block)> before_mark_for_tests;
 
  private:
-  bool others_present(uid_t uid, int64_t now_ms) const;
   uint32_t blocks_of_uid(uid_t uid) const;
+  uint32_t blocks_of_table(uid_t uid, const std::string& table_name) const;
   // Scans one block's owner table: in use, idle, or gone.
   BlockUse scan(const BlockView& block, int64_t now_ms) const;
+  // One lstat: true when the block's table name no longer exists (ENOENT).
+  bool table_missing(const BlockView& block) const;
 
   HostRegistryWriter& registry_;
   LeaseDecision try_lease(uid_t uid, const std::string& table_name, int64_t now_ms);
 
-  std::map<uid_t, int64_t> last_asked_ms_;
   int64_t last_on_demand_reclaim_ms_ = INT64_MIN / 2;
   uint32_t next_free_hint_ = 0;
+  uint32_t sweep_cursor_ = 0;
+  uint64_t scans_done_ = 0;
 };
 
 }  // namespace portsafe::host

@@ -86,24 +86,40 @@ bool is_table_name(const std::string& name) noexcept {
   return true;
 }
 
-std::optional<ForeignTable> ForeignTable::open(const std::string& name, uid_t uid, std::string& reason) {
+std::optional<ForeignTable> ForeignTable::open(const std::string& name, uid_t uid, std::string& reason,
+                                               OpenFailure* failure) {
   if (!is_table_name(name)) {
     reason = fmt::format("'{}' is not a portsafe table name", name);
+    if (failure != nullptr) *failure = OpenFailure::gone;
     return std::nullopt;
   }
-  return open_path(PortTable::shm_path(name), uid, reason);
+  return open_path(PortTable::shm_path(name), uid, reason, failure);
 }
 
-std::optional<ForeignTable> ForeignTable::open_path(const std::string& path, uid_t uid, std::string& reason) {
+std::optional<ForeignTable> ForeignTable::open_path(const std::string& path, uid_t uid, std::string& reason,
+                                                    OpenFailure* failure) {
+  OpenFailure ignored = OpenFailure::none;
+  OpenFailure& verdict = failure != nullptr ? *failure : ignored;
+  // Definite answers only (the name is gone, or what is there is not that uid's table) say gone;
+  // an error of ours (EMFILE, ENOMEM, EACCES...) or a short read says unknown.
+  verdict = OpenFailure::gone;
   // O_NONBLOCK: a FIFO planted under the name must not block the daemon; O_NOFOLLOW: nor a link
   // lead it elsewhere.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (!fd) {
-    reason = fmt::format("{}: {}", path, std::strerror(errno));
+    const int error = errno;
+    reason = fmt::format("{}: {}", path, std::strerror(error));
+    // ELOOP: a link planted under the name (O_NOFOLLOW): not a table either.
+    if (error != ENOENT && error != ELOOP) verdict = OpenFailure::unknown;
     return std::nullopt;
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd.get(), &st) != 0) {
+    reason = fmt::format("{}: fstat: {}", path, std::strerror(errno));
+    verdict = OpenFailure::unknown;
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
     reason = fmt::format("{} is not a regular file", path);
     return std::nullopt;
   }
@@ -113,17 +129,29 @@ std::optional<ForeignTable> ForeignTable::open_path(const std::string& path, uid
     return std::nullopt;
   }
   alignas(TableHeader) unsigned char bytes[sizeof(TableHeader)];
-  if (static_cast<size_t>(st.st_size) < kHeaderBytes || !read_exact(fd.get(), bytes, sizeof bytes, 0)) {
+  if (static_cast<size_t>(st.st_size) < kHeaderBytes) {
+    // Cut short (by its owner: a removed table is ENOENT): what it still holds is unknown.
     reason = fmt::format("{} is truncated", path);
+    verdict = OpenFailure::unknown;
+    return std::nullopt;
+  }
+  if (!read_exact(fd.get(), bytes, sizeof bytes, 0)) {
+    reason = fmt::format("{}: the header could not be read whole", path);
+    verdict = OpenFailure::unknown;
     return std::nullopt;
   }
   TableHeader header;
   std::memcpy(static_cast<void*>(&header), bytes, sizeof header);
   std::string detail;
-  if (check_table_header(header, static_cast<size_t>(st.st_size), detail) != TableError::none) {
+  if (const TableError error = check_table_header(header, static_cast<size_t>(st.st_size), detail);
+      error != TableError::none) {
     reason = fmt::format("{} is not a valid table ({})", path, detail);
+    // A header that is not a table's is definite; a size short of its geometry is a truncation,
+    // and the slots before the cut may still be claimed in its owner's mappings.
+    if (error == TableError::too_small || error == TableError::system) verdict = OpenFailure::unknown;
     return std::nullopt;
   }
+  verdict = OpenFailure::none;
   return ForeignTable(std::move(fd), PortRange{header.range_low, header.range_high});
 }
 
@@ -154,7 +182,7 @@ BlockUse ForeignTable::block_use(PortRange ports, int64_t now_ms) const noexcept
       const uint32_t count = std::min<uint32_t>(kChunkSlots, high - first + 1);
       const uint32_t index = static_cast<uint32_t>(proto) * range_.size() + (first - range_.low);
       if (!read_exact(fd_.get(), chunk, count * sizeof(Slot), static_cast<off_t>(slot_offset(index)))) {
-        return BlockUse::gone;
+        return BlockUse::unknown;  // truncated since, or a read error: not a definite "gone"
       }
       for (uint32_t i = 0; i < count; ++i) {
         const RawSlot raw = decode(chunk + i * sizeof(Slot));

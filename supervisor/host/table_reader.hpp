@@ -22,21 +22,30 @@ enum class PortUse {
   claimed,  // bound, held or busy with a live owner, or a linger not yet over
 };
 
-enum class BlockUse { idle, in_use, gone };
+// gone: the table is no more (ENOENT) or is definitely not that uid's table now; unknown: it
+// could not be read (EMFILE, EACCES, a short read...), so its claims are unknown and its blocks
+// stay leased: freeing them would hand ports it may still claim to another account.
+enum class BlockUse { idle, in_use, gone, unknown };
+
+// Why open() gave no table (see BlockUse for what each means to a block).
+enum class OpenFailure { none, gone, unknown };
 
 class ForeignTable {
  public:
   // /dev/shm/NAME: a regular file owned by `uid`, mode 0600 (nothing for group/other), with a
   // valid header. nullopt with a one-line reason otherwise.
-  static std::optional<ForeignTable> open(const std::string& name, uid_t uid, std::string& reason);
+  static std::optional<ForeignTable> open(const std::string& name, uid_t uid, std::string& reason,
+                                          OpenFailure* failure = nullptr);
   // The same for a path (tests).
-  static std::optional<ForeignTable> open_path(const std::string& path, uid_t uid, std::string& reason);
+  static std::optional<ForeignTable> open_path(const std::string& path, uid_t uid, std::string& reason,
+                                               OpenFailure* failure = nullptr);
 
   PortRange range() const noexcept { return range_; }
   // One port's use. A slot that cannot be read (truncated since) is free: its owner broke its
   // own table. A word that never settles with a live owner is claimed.
   PortUse port_use(Protocol proto, uint16_t port, int64_t now_ms) const noexcept;
-  // Whether any slot of `ports` (both protocols) is claimed; gone when the table can no longer be read.
+  // Whether any slot of `ports` (both protocols) is claimed; unknown when a read fails or comes
+  // back short (never gone: only a definite check on open says that).
   BlockUse block_use(PortRange ports, int64_t now_ms) const noexcept;
 
  private:

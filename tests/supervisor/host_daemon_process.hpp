@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,7 +26,8 @@ class HostDaemonProcess {
     stop();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
-  void start() {
+  // open_files > 0: the daemon's RLIMIT_NOFILE (soft and hard), set before it starts.
+  void start(rlim_t open_files = 0) {
     char pattern[] = "/tmp/portsafe-hostd-test-XXXXXX";
     ASSERT_NE(::mkdtemp(pattern), nullptr);
     dir_ = pattern;
@@ -33,6 +35,10 @@ class HostDaemonProcess {
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setenv("PORTSAFE_RANGE", "30400-30527", 1);
+      if (open_files > 0) {
+        const rlimit files{open_files, open_files};
+        ::setrlimit(RLIMIT_NOFILE, &files);
+      }
       ::execl(PORTSAFED_PATH, "portsafed", "--host", "--host-dir", dir_.c_str(), "--block-size", "32",
               static_cast<char*>(nullptr));
       ::_exit(127);
@@ -49,6 +55,7 @@ class HostDaemonProcess {
     pid_ = -1;
   }
   const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
   std::string socket() const { return host_socket_path(dir_); }
   pid_t pid() const noexcept { return pid_; }
 
