@@ -57,7 +57,6 @@ class HostDaemonProcess {
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
   std::string socket() const { return host_socket_path(dir_); }
-  pid_t pid() const noexcept { return pid_; }
 
  private:
   std::string dir_;
