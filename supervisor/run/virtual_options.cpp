@@ -95,7 +95,10 @@ VirtualPorts join_virtual_ports(const std::vector<HeldPort>& held, const char* i
   // This job's entries went in first: an inherited one that clashes with them (same virtual
   // port, or a real port reused) is refused by add(), so the inner job's ports win.
   if (inherited != nullptr) {
-    for (const VirtualPort& outer : parse_virtual_ports(inherited).ports.entries()) ports.add(outer);
+    // Kept in a variable: a range-for over parse_virtual_ports(...).ports.entries() would read
+    // the parse after its end (only the span's lifetime is extended; ASan saw it).
+    const VirtualPortsParse outer_ports = parse_virtual_ports(inherited);
+    for (const VirtualPort& outer : outer_ports.ports.entries()) ports.add(outer);
   }
   return ports;
 }
