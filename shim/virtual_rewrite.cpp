@@ -29,9 +29,9 @@ std::optional<Protocol> socket_protocol(int fd) noexcept {
 }
 
 void log_rewrite(const char* call, Protocol proto, const struct sockaddr* from, const struct sockaddr* to,
-                 socklen_t length) noexcept {
-  if (!log_enabled(LogLevel::debug)) return;
-  log_line(LogLevel::debug, "{} {} port {} -> real port {} (virtual)", call, protocol_name(proto),
+                 socklen_t length, LogLevel level) noexcept {
+  if (!log_enabled(level)) return;
+  log_line(level, "{} {} port {} -> real port {} (virtual)", call, protocol_name(proto),
            inet_address_port(from, length).value_or(0), inet_address_port(to, length).value_or(0));
 }
 
@@ -78,35 +78,41 @@ const VirtualPorts* read_kernel_virtual_ports() noexcept {
   }
 }
 
-Address virtual_bind_address(int fd, const struct sockaddr* addr, socklen_t length,
-                             struct sockaddr_storage& scratch) noexcept {
+namespace {
+
+// The steps a bind and a destination share: only an inet address on a virtual port of this
+// socket's protocol is rewritten (into scratch), by `rewrite`; anything else passes unchanged.
+template <typename Rewrite>
+Address rewrite_virtual(const char* call, int fd, const struct sockaddr* addr, socklen_t length,
+                        struct sockaddr_storage& scratch, LogLevel level, Rewrite rewrite) noexcept {
   const Address unchanged{addr, length};
   if (!virtual_active()) return unchanged;
   const auto port = inet_address_port(addr, length);
   if (!port || !g_virtual.ports.is_virtual_port(*port)) return unchanged;
   const auto proto = socket_protocol(fd);
   if (!proto) return unchanged;
-  const auto rewritten = rewrite_bind_address(g_virtual.ports, *proto, addr, length, scratch);
+  const std::optional<socklen_t> rewritten = rewrite(*proto);
   if (!rewritten) return unchanged;
   const auto* real_addr = reinterpret_cast<const struct sockaddr*>(&scratch);
-  log_line(LogLevel::info, "bind {} port {} -> real port {} (virtual)", protocol_name(*proto), *port,
-           inet_address_port(real_addr, *rewritten).value_or(0));
+  log_rewrite(call, *proto, addr, real_addr, *rewritten, level);
   return {real_addr, *rewritten};
+}
+
+}  // namespace
+
+Address virtual_bind_address(int fd, const struct sockaddr* addr, socklen_t length,
+                             struct sockaddr_storage& scratch) noexcept {
+  // A bind is said at info level: it is the moment a job's program takes its virtual port.
+  return rewrite_virtual("bind", fd, addr, length, scratch, LogLevel::info, [&](Protocol proto) {
+    return rewrite_bind_address(g_virtual.ports, proto, addr, length, scratch);
+  });
 }
 
 Address virtual_destination(int fd, const struct sockaddr* addr, socklen_t length,
                             struct sockaddr_storage& scratch) noexcept {
-  const Address unchanged{addr, length};
-  if (!virtual_active()) return unchanged;
-  const auto port = inet_address_port(addr, length);
-  if (!port || !g_virtual.ports.is_virtual_port(*port)) return unchanged;
-  const auto proto = socket_protocol(fd);
-  if (!proto) return unchanged;
-  const auto rewritten = rewrite_destination(g_virtual.ports, &g_virtual.interfaces, *proto, addr, length, scratch);
-  if (!rewritten) return unchanged;
-  const auto* real_addr = reinterpret_cast<const struct sockaddr*>(&scratch);
-  log_rewrite("to", *proto, addr, real_addr, *rewritten);
-  return {real_addr, *rewritten};
+  return rewrite_virtual("to", fd, addr, length, scratch, LogLevel::debug, [&](Protocol proto) {
+    return rewrite_destination(g_virtual.ports, &g_virtual.interfaces, proto, addr, length, scratch);
+  });
 }
 
 void present_virtual(int fd, struct sockaddr* addr, socklen_t length, Reported which) noexcept {
